@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "anomalyd",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "anomalyd", targets: ["anomalyd"]),
+    .executable(name: "anomalyctl", targets: ["anomalyctl"]),
+  ],
+  dependencies: [
+    // Command-line parsing with generated --help for both executables.
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Structured logging; the daemon passes one Logger down to every service.
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    // TOML parsing for config/anomalyd.toml (toml++ underneath: a complete, tested TOML 1.0 parser).
+    .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+  ],
+  targets: [
+    // The system libzmq, found through pkg-config (Debian: libzmq3-dev).
+    .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+    // A thin Swift binding over libzmq: sockets owned by one thread, errors carrying errno.
+    .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+    // The numeric model and per-stream detection pipeline. No I/O, no Foundation.
+    .target(name: "AnomalyModel"),
+    // Decoders for incoming samples and the encoder for score events. Pure functions, fuzzable.
+    .target(name: "Wire"),
+    // The control socket's request grammar and reply rendering, shared by daemon and client.
+    .target(name: "ControlProtocol", dependencies: ["Wire"]),
+    // Configuration: defaults, the TOML file, validation with messages naming key and value.
+    .target(
+      name: "DaemonConfig",
+      dependencies: ["AnomalyModel", .product(name: "TOMLKit", package: "TOMLKit")]
+    ),
+    // The daemon's services: ingest, workers, publisher, control server, systemd notifier.
+    .target(
+      name: "AnomalyDaemon",
+      dependencies: [
+        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .executableTarget(
+      name: "anomalyd",
+      dependencies: [
+        "AnomalyDaemon", "DaemonConfig",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    .executableTarget(
+      name: "anomalyctl",
+      dependencies: [
+        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel"]),
+    .testTarget(name: "WireTests", dependencies: ["Wire"]),
+    .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+    .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel"]),
+  ]
+)
+
+// Every target: Swift 6 language mode, so strict concurrency checking is on everywhere.
+for target in package.targets where target.type != .system {
+  var settings = target.swiftSettings ?? []
+  settings.append(.swiftLanguageMode(.v6))
+  target.swiftSettings = settings
+}

@@ -1,0 +1,256 @@
+import ControlProtocol
+import DaemonConfig
+import Foundation
+import Wire
+import ZeroMQ
+
+/// The daemon's answers to control requests.
+extension Daemon {
+  static let version = "0.1.0"
+
+  func handle(_ request: ControlRequest) -> ControlReply {
+    do {
+      switch request.command {
+      case .ping:
+        return ControlReply(ok: true, body: request.json ? "{\"pong\":true}\n" : "pong\n")
+      case .info(let section):
+        let report = infoReport(section: section)
+        return ControlReply(ok: true, body: request.json ? report.json : report.text)
+      case .streams:
+        let summaries = try gatherSummaries(only: nil).sorted { $0.id < $1.id }
+        return ControlReply(ok: true, body: request.json ? streamsJSON(summaries) : streamsText(summaries))
+      case .stream(let id):
+        guard let summary = try gatherSummaries(only: id).first else {
+          return .failure("no stream '\(id)'")
+        }
+        let report = InfoReport([streamSection(summary)])
+        return ControlReply(ok: true, body: request.json ? report.json : report.text)
+      case .reset(let id):
+        let found = try askWorkers(.reset(id)).contains {
+          if case .reset(true) = $0 { return true }
+          return false
+        }
+        guard found else { return .failure("no stream '\(id)'") }
+        return ControlReply(ok: true, body: request.json ? "{\"reset\":\(quote(id))}\n" : "reset \(id)\n")
+      case .reload:
+        switch reload() {
+        case .success(let message):
+          return ControlReply(ok: true, body: request.json ? "{\"message\":\(quote(message))}\n" : message + "\n")
+        case .failure(let error):
+          return .failure(error.description)
+        }
+      case .metrics:
+        return ControlReply(ok: true, body: metricsText())
+      }
+    } catch {
+      return .failure(error.description)
+    }
+  }
+
+  private func gatherSummaries(only id: String?) throws(DaemonError) -> [StreamSummary] {
+    var result: [StreamSummary] = []
+    for answer in try askWorkers(.summaries(only: id)) {
+      if case .summaries(let list) = answer { result.append(contentsOf: list) }
+    }
+    return result
+  }
+
+  func infoReport(section: String?) -> InfoReport {
+    let config = configuration.withLock { $0 }
+    let bound = boundEndpoints
+    let (scoredRate, receivedRate) = rates.perSecond
+    let uptime = Date().timeIntervalSince(startTime)
+    var sections: [InfoReport.Section] = []
+    func want(_ name: String) -> Bool { section == nil || section == name }
+    if want("server") {
+      sections.append(
+        .init(
+          "server",
+          [
+            ("anomalyd_version", .text(Daemon.version)),
+            ("libzmq_version", .text(Context.version)),
+            ("process_id", .int(Int64(getpid()))),
+            ("uptime_in_seconds", .int(Int64(uptime))),
+            ("workers", .int(Int64(workerCount))),
+            ("config_file", .text(configPath ?? "(built-in defaults)")),
+            ("control_socket", .text(bound?.control ?? "")),
+            ("used_memory_rss_bytes", .int(ProcessMemory.residentBytes())),
+            ("reloads", .uint(counters.reloads.value)),
+            ("reload_failures", .uint(counters.reloadFailures.value)),
+          ]))
+    }
+    if want("ingest") {
+      var fields: [(String, InfoReport.Value)] = [
+        (
+          "endpoints",
+          .text(
+            (config.ingest.bind.map { "bind " + $0 } + config.ingest.connect.map { "connect " + $0 }).joined(
+              separator: ","))
+        ),
+        ("bound_endpoint", .text(bound?.ingest ?? "")),
+        ("messages_received", .uint(counters.messagesReceived.value)),
+        ("samples_received", .uint(counters.samplesReceived.value)),
+        ("samples_scored", .uint(counters.samplesScored.value)),
+        ("samples_dropped", .uint(counters.samplesDropped.value)),
+        ("rejected_total", .uint(counters.rejectedTotal)),
+      ]
+      for (reason, count) in counters.rejectedByReason {
+        fields.append(("rejected_\(reason.rawValue)", .uint(count)))
+      }
+      fields.append(("timestamps_backwards", .uint(counters.timestampsBackwards.value)))
+      fields.append(("queued_samples", .int(Int64(workerQueues.reduce(0) { $0 + $1.depth }))))
+      fields.append(("messages_per_second", .double((receivedRate * 10).rounded() / 10)))
+      fields.append(("samples_scored_per_second", .double((scoredRate * 10).rounded() / 10)))
+      sections.append(.init("ingest", fields))
+    }
+    if want("streams") {
+      sections.append(
+        .init(
+          "streams",
+          [
+            ("streams", .int(Int64(counters.streams.load(ordering: .relaxed)))),
+            ("max_streams", .int(Int64(config.ingest.maxStreams))),
+            ("anomalies_total", .uint(counters.anomalies.value)),
+          ]))
+    }
+    if want("model") {
+      let d = config.detector
+      sections.append(
+        .init(
+          "model",
+          [
+            ("model", .text("GRU + scaled dot-product attention over a sliding window")),
+            ("hidden", .int(Int64(d.hidden))),
+            ("attention_dim", .int(Int64(d.attentionDim))),
+            ("window", .int(Int64(d.window))),
+            ("parameters_per_univariate_stream", .int(Int64(d.modelShape(channels: 1).parameterCount))),
+            ("learning_rate", .double(d.learningRate)),
+            ("warmup_samples", .int(Int64(d.warmup))),
+            ("threshold", .text("SPOT-style GPD tail fit over the last \(d.thresholdWindow) errors")),
+            ("threshold_level", .double(d.thresholdLevel)),
+            ("risk", .double(d.risk)),
+            ("seed", .uint(d.seed)),
+          ]))
+    }
+    if want("publish") {
+      sections.append(
+        .init(
+          "publish",
+          [
+            (
+              "endpoints",
+              .text(
+                (config.publish.bind.map { "bind " + $0 } + config.publish.connect.map { "connect " + $0 }).joined(
+                  separator: ","))
+            ),
+            ("bound_endpoint", .text(bound?.publish ?? "")),
+            ("mode", .text(config.publish.mode.rawValue)),
+            ("events_published", .uint(counters.eventsPublished.value)),
+            ("events_dropped", .uint(counters.eventsDropped.value)),
+            ("queued_event_batches", .int(Int64(publishQueue.depth))),
+          ]))
+    }
+    return InfoReport(sections)
+  }
+
+  func streamSection(_ s: StreamSummary) -> InfoReport.Section {
+    .init(
+      "stream",
+      [
+        ("id", .text(s.id)),
+        ("channels", .int(Int64(s.channels))),
+        ("samples", .uint(s.samples)),
+        ("anomalies", .uint(s.anomalies)),
+        ("warming_up", .bool(s.warmingUp)),
+        ("last_seen", .text(formatTime(s.lastSeenMs))),
+        ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
+        ("last_score", .double(s.lastScore)),
+        ("last_error", .double(s.lastError)),
+        ("threshold", .double(s.threshold)),
+        ("error_threshold", .double(s.errorThreshold)),
+        ("mean", .text(s.mean.map { String($0) }.joined(separator: ","))),
+        ("scale", .text(s.scale.map { String($0) }.joined(separator: ","))),
+        ("recent_scores", .text(s.recentScores.map { String(format: "%.4f", $0) }.joined(separator: ","))),
+      ])
+  }
+
+  func streamsText(_ list: [StreamSummary]) -> String {
+    var out = "stream\tchannels\tsamples\tanomalies\tlast_seen\tscore\terror_threshold\n"
+    for s in list {
+      let threshold =
+        s.errorThreshold.isFinite ? String(format: "%.4g", s.errorThreshold) : (s.warmingUp ? "warming-up" : "-")
+      out += "\(s.id)\t\(s.channels)\t\(s.samples)\t\(s.anomalies)\t\(formatTime(s.lastSeenMs))\t"
+      out += String(format: "%.4f", s.lastScore) + "\t\(threshold)\n"
+    }
+    return out
+  }
+
+  func streamsJSON(_ list: [StreamSummary]) -> String {
+    let rows = list.map { s in
+      var line = "{\"stream\":\(quote(s.id)),\"channels\":\(s.channels),\"samples\":\(s.samples),"
+      line += "\"anomalies\":\(s.anomalies),\"last_seen_ms\":\(s.lastSeenMs),\"warming_up\":\(s.warmingUp),"
+      var score: [UInt8] = []
+      JSONText.appendNumber(s.lastScore, to: &score)
+      var threshold: [UInt8] = []
+      JSONText.appendNumber(s.errorThreshold, to: &threshold)
+      line +=
+        "\"score\":\(String(decoding: score, as: UTF8.self)),\"error_threshold\":\(String(decoding: threshold, as: UTF8.self))}"
+      return line
+    }
+    return "[" + rows.joined(separator: ",") + "]\n"
+  }
+
+  /// Prometheus text exposition format 0.0.4.
+  func metricsText() -> String {
+    var out = ""
+    func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
+      out += "# HELP anomalyd_\(name) \(help)\n# TYPE anomalyd_\(name) \(type)\n"
+      for (labels, value) in samples { out += "anomalyd_\(name)\(labels) \(value)\n" }
+    }
+    metric(
+      "messages_received_total", "counter", "Messages taken off the ingest socket.",
+      [("", "\(counters.messagesReceived.value)")])
+    metric(
+      "samples_received_total", "counter", "Samples decoded from accepted messages.",
+      [("", "\(counters.samplesReceived.value)")])
+    metric(
+      "samples_scored_total", "counter", "Samples scored by a detector.", [("", "\(counters.samplesScored.value)")])
+    metric(
+      "samples_dropped_total", "counter", "Samples dropped because a worker queue was full.",
+      [("", "\(counters.samplesDropped.value)")])
+    metric(
+      "rejected_total", "counter", "Messages or samples refused, by reason.",
+      counters.rejectedByReason.map { ("{reason=\"\($0.0.rawValue)\"}", "\($0.1)") })
+    metric("anomalies_total", "counter", "Anomaly events raised.", [("", "\(counters.anomalies.value)")])
+    metric(
+      "events_published_total", "counter", "Score events sent on the PUB socket.",
+      [("", "\(counters.eventsPublished.value)")])
+    metric(
+      "events_dropped_total", "counter", "Score events dropped before the PUB socket.",
+      [("", "\(counters.eventsDropped.value)")])
+    metric("streams", "gauge", "Streams currently tracked.", [("", "\(counters.streams.load(ordering: .relaxed))")])
+    metric(
+      "uptime_seconds", "gauge", "Seconds since the daemon started.",
+      [("", String(format: "%.0f", Date().timeIntervalSince(startTime)))])
+    metric(
+      "resident_memory_bytes", "gauge", "Resident set size of the process.", [("", "\(ProcessMemory.residentBytes())")])
+    return out
+  }
+}
+
+func formatTime(_ ms: Int64) -> String {
+  guard ms != 0 else { return "never" }
+  let formatter = ISO8601DateFormatter()
+  formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+  return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+/// Reads the process's resident memory from /proc.
+enum ProcessMemory {
+  static func residentBytes() -> Int64 {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int64(fields[1]) else { return 0 }
+    return pages * Int64(sysconf(Int32(_SC_PAGESIZE)))
+  }
+}

@@ -1,0 +1,295 @@
+import AnomalyModel
+import ControlProtocol
+import DaemonConfig
+import Foundation
+import Logging
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// The running daemon: composes the ingest thread, the workers, the publisher and the control
+/// server, and implements reload and graceful stop.
+///
+///     SUB ─► ingest ─┬─► worker 0 ─┐
+///                    └─► worker N ─┴─► publisher ─► PUB
+///     control socket ─► (queries to workers, counters)
+public final class Daemon: Sendable {
+  public struct Endpoints: Sendable {
+    public var ingest: String
+    public var publish: String
+    public var control: String
+  }
+
+  let startTime = Date()
+  let counters = Counters()
+  let settings: SharedSettings
+  let configuration: Mutex<DaemonConfiguration>
+  let configPath: String?
+  let overrides: [String]
+  let logger: Logger
+  let workerCount: Int
+  let workerQueues: [BlockingQueue<WorkItem>]
+  let publishQueue: BlockingQueue<[OutgoingEvent]>
+  let context: Context
+  let notifier: SystemdNotifier
+  /// The systemd notification channel (a no-op outside systemd).
+  public var systemd: SystemdNotifier { notifier }
+  let rates = RateTracker()
+
+  private let ingestStop = StopFlag()
+  private let workerStop = StopFlag()
+  private let publisherStop = StopFlag()
+  private let controlStop = StopFlag()
+  private let threads = Mutex<[String: ThreadHandle]>([:])
+  private let endpoints = Mutex<Endpoints?>(nil)
+
+  public init(
+    configuration: DaemonConfiguration, configPath: String?, overrides: [String], logger: Logger,
+    environment: [String: String]
+  ) throws {
+    self.configuration = Mutex(configuration)
+    self.configPath = configPath
+    self.overrides = overrides
+    self.logger = logger
+    settings = SharedSettings(RuntimeSettings(configuration))
+    workerCount =
+      configuration.server.workers > 0 ? configuration.server.workers : ProcessInfo.processInfo.activeProcessorCount
+    workerQueues = (0..<workerCount).map { _ in BlockingQueue(capacity: configuration.ingest.queueCapacity) }
+    publishQueue = BlockingQueue(capacity: configuration.publish.queueCapacity)
+    context = try Context()
+    notifier = SystemdNotifier(environment: environment)
+  }
+
+  public var boundEndpoints: Endpoints? { endpoints.withLock { $0 } }
+
+  /// Binds every socket and starts every thread. Throws (having started nothing that keeps
+  /// running) if an endpoint or the control socket cannot be used.
+  public func start(controlSocketPath: String) throws -> Endpoints {
+    let config = configuration.withLock { $0 }
+    for index in 0..<workerCount {
+      let worker = Worker(
+        index: index, queue: workerQueues[index], output: publishQueue, counters: counters, settings: settings,
+        logger: logger)
+      let stop = workerStop
+      nonisolated(unsafe) let owned = worker
+      addThread("worker-\(index)", ThreadHandle(name: "anomalyd-worker-\(index)") { owned.run { stop.isSet } })
+    }
+
+    let publishEndpoint = Mutex("")
+    let publishStarted = StartupSignal()
+    let (context, queue, counters, logger, stop) = (context, publishQueue, counters, logger, publisherStop)
+    addThread(
+      "publisher",
+      ThreadHandle(name: "anomalyd-publish") {
+        let publisher: Publisher
+        do {
+          publisher = try Publisher(
+            context: context, config: config.publish, queue: queue, counters: counters, logger: logger)
+        } catch {
+          publishStarted.report(error: "publish socket: \(error)")
+          return
+        }
+        publishEndpoint.withLock { $0 = publisher.boundEndpoint }
+        publishStarted.report(error: nil)
+        publisher.run { stop.isSet }
+      })
+    if let error = publishStarted.wait() {
+      stopAll()
+      throw DaemonError(error)
+    }
+
+    let ingestEndpoint = Mutex("")
+    let ingestStarted = StartupSignal()
+    let (workers, settings, ingestStop) = (workerQueues, settings, ingestStop)
+    addThread(
+      "ingest",
+      ThreadHandle(name: "anomalyd-ingest") {
+        let ingest: IngestLoop
+        do {
+          ingest = try IngestLoop(
+            context: context, config: config.ingest, workers: workers, counters: counters, settings: settings,
+            logger: logger)
+        } catch {
+          ingestStarted.report(error: "ingest socket: \(error)")
+          return
+        }
+        ingestEndpoint.withLock { $0 = ingest.boundEndpoint }
+        ingestStarted.report(error: nil)
+        ingest.run { ingestStop.isSet }
+      })
+    if let error = ingestStarted.wait() {
+      stopAll()
+      throw DaemonError(error)
+    }
+
+    let control: ControlServer
+    do {
+      control = try ControlServer(path: controlSocketPath, mode: config.control.mode, logger: logger) {
+        [weak self] request in
+        self?.handle(request) ?? .failure("daemon is stopping")
+      }
+    } catch {
+      stopAll()
+      throw DaemonError("control socket: \(error)")
+    }
+    let controlStop = controlStop
+    nonisolated(unsafe) let ownedControl = control
+    addThread("control", ThreadHandle(name: "anomalyd-control") { ownedControl.run { controlStop.isSet } })
+
+    let bound = Endpoints(
+      ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath)
+    endpoints.withLock { $0 = bound }
+    return bound
+  }
+
+  private func addThread(_ name: String, _ handle: ThreadHandle) {
+    threads.withLock { $0[name] = handle }
+  }
+
+  private func join(_ name: String) {
+    let handle = threads.withLock { $0.removeValue(forKey: name) }
+    handle?.join()
+  }
+
+  /// Stops in data-flow order so nothing accepted is lost: ingest flushes its batches,
+  /// workers drain their queues, the publisher sends what they produced.
+  public func stop() {
+    stopAll()
+  }
+
+  private func stopAll() {
+    ingestStop.set()
+    join("ingest")
+    workerStop.set()
+    for index in 0..<workerCount { join("worker-\(index)") }
+    publisherStop.set()
+    join("publisher")
+    controlStop.set()
+    join("control")
+  }
+
+  /// Called about once a second by the main thread: rates and the metrics textfile.
+  public func tick() {
+    rates.update(scored: counters.samplesScored.value, received: counters.messagesReceived.value)
+    let config = configuration.withLock { $0.server }
+    if !config.metricsTextfile.isEmpty, rates.shouldWriteMetrics(every: config.metricsInterval) {
+      writeMetricsFile(config.metricsTextfile)
+    }
+  }
+
+  private func writeMetricsFile(_ path: String) {
+    let temporary = path + ".tmp"
+    do {
+      try Data(metricsText().utf8).write(to: URL(fileURLWithPath: temporary))
+      guard rename(temporary, path) == 0 else { throw SystemError("rename \(temporary)") }
+    } catch {
+      RateLimitedLog.shared.note("metrics_textfile", logger, "cannot write metrics to \(path): \(error)")
+    }
+  }
+
+  /// Re-reads the config file. Keeps the old configuration (and says why) if the new one is
+  /// invalid. Settings that need new sockets or threads are reported, not applied.
+  public func reload() -> Result<String, DaemonError> {
+    notifier.reloading()
+    defer { notifier.notify("READY=1") }
+    let fresh: DaemonConfiguration
+    do {
+      let contents = try configPath.map { try String(contentsOfFile: $0, encoding: .utf8) }
+      fresh = try ConfigLoader.load(fileContents: contents, fileName: configPath ?? "", overrides: overrides)
+    } catch {
+      counters.reloadFailures.add(1)
+      let message = "reload failed, keeping the running configuration: \(error)"
+      logger.error("\(message)")
+      return .failure(DaemonError(message))
+    }
+    let old = configuration.withLock { $0 }
+    var restartNeeded: [String] = []
+    if fresh.ingest.bind != old.ingest.bind || fresh.ingest.connect != old.ingest.connect {
+      restartNeeded.append("ingest endpoints")
+    }
+    if fresh.publish.bind != old.publish.bind || fresh.publish.connect != old.publish.connect {
+      restartNeeded.append("publish endpoints")
+    }
+    if fresh.control != old.control { restartNeeded.append("control socket") }
+    if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
+    if fresh.server.logLevel != old.server.logLevel { restartNeeded.append("server.log_level") }
+    if fresh.ingest.queueCapacity != old.ingest.queueCapacity
+      || fresh.publish.queueCapacity != old.publish.queueCapacity
+      || fresh.ingest.receiveHighWaterMark != old.ingest.receiveHighWaterMark
+      || fresh.ingest.maxMessageBytes != old.ingest.maxMessageBytes
+      || fresh.publish.sendHighWaterMark != old.publish.sendHighWaterMark
+    {
+      restartNeeded.append("queue and socket limits")
+    }
+    configuration.withLock { $0 = fresh }
+    settings.replace(RuntimeSettings(fresh))
+    counters.reloads.add(1)
+    var message = "configuration reloaded"
+    if fresh.detector != old.detector { message += "; detector settings apply to new and reset streams" }
+    if !restartNeeded.isEmpty { message += "; needs a restart to change: " + restartNeeded.joined(separator: ", ") }
+    logger.notice("\(message)")
+    return .success(message)
+  }
+
+  /// Asks every worker and gathers the answers.
+  func askWorkers(_ request: WorkerQuery.Request) throws(DaemonError) -> [WorkerQuery.Answer] {
+    let queries = workerQueues.map { queue in
+      let query = WorkerQuery(request)
+      queue.push(.query(query))
+      return query
+    }
+    var answers: [WorkerQuery.Answer] = []
+    for (index, query) in queries.enumerated() {
+      guard let answer = query.wait(seconds: 2) else {
+        throw DaemonError("worker \(index) did not answer within 2 s (overloaded?)")
+      }
+      answers.append(answer)
+    }
+    return answers
+  }
+}
+
+public struct DaemonError: Error, CustomStringConvertible, Sendable {
+  public let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// Recent throughput, updated by `Daemon.tick`.
+final class RateTracker: Sendable {
+  private struct State {
+    var lastTime = ProcessInfo.processInfo.systemUptime
+    var lastScored: UInt64 = 0
+    var lastReceived: UInt64 = 0
+    var scoredPerSecond = 0.0
+    var receivedPerSecond = 0.0
+    var lastMetricsWrite = -Double.infinity
+  }
+
+  private let state = Mutex(State())
+
+  func update(scored: UInt64, received: UInt64) {
+    let now = ProcessInfo.processInfo.systemUptime
+    state.withLock { s in
+      let elapsed = now - s.lastTime
+      guard elapsed >= 0.5 else { return }
+      s.scoredPerSecond = Double(scored &- s.lastScored) / elapsed
+      s.receivedPerSecond = Double(received &- s.lastReceived) / elapsed
+      s.lastScored = scored
+      s.lastReceived = received
+      s.lastTime = now
+    }
+  }
+
+  var perSecond: (scored: Double, received: Double) {
+    state.withLock { ($0.scoredPerSecond, $0.receivedPerSecond) }
+  }
+
+  func shouldWriteMetrics(every interval: Double) -> Bool {
+    let now = ProcessInfo.processInfo.systemUptime
+    return state.withLock { s in
+      guard now - s.lastMetricsWrite >= interval else { return false }
+      s.lastMetricsWrite = now
+      return true
+    }
+  }
+}

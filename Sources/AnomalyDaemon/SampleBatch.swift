@@ -1,0 +1,34 @@
+/// Samples bound for one worker, gathered by the ingest thread and handed over in one queue
+/// operation (one lock per batch instead of per sample).
+struct SampleBatch: Sendable {
+  struct Entry: Sendable {
+    var stream: String
+    var timestampMs: Int64
+    var channels: Int
+    /// Start of this sample's values in `values`.
+    var offset: Int
+  }
+
+  var entries: [Entry] = []
+  var values: [Double] = []
+
+  var count: Int { entries.count }
+
+  mutating func append(stream: String, timestampMs: Int64, values sample: ArraySlice<Double>) {
+    entries.append(Entry(stream: stream, timestampMs: timestampMs, channels: sample.count, offset: values.count))
+    values.append(contentsOf: sample)
+  }
+}
+
+/// What a worker can be asked to do.
+enum WorkItem: Sendable {
+  case samples(SampleBatch)
+  case query(WorkerQuery)
+}
+
+/// An event ready for the PUB socket: topic, JSON body, sequence frame.
+struct OutgoingEvent: Sendable {
+  var topic: [UInt8]
+  var body: [UInt8]
+  var sequence: [UInt8]
+}

@@ -1,0 +1,66 @@
+import AnomalyModel
+
+/// One stream as its worker keeps it: the detector plus what the control socket reports.
+final class StreamState {
+  let id: String
+  let detector: StreamDetector
+  var samples: UInt64 = 0
+  var anomalies: UInt64 = 0
+  var lastSeenMs: Int64 = 0
+  var lastTimestampMs: Int64 = .min
+  var lastAnomalyMs: Int64 = 0
+  var lastScore = 0.0
+  var lastError = 0.0
+  /// Sequence number of the next event published for this stream.
+  var nextSequence: UInt64 = 0
+  /// The most recent scores, oldest first once full (`recentScoresNext` marks the start).
+  var recentScores: [Double] = []
+  var recentScoresNext = 0
+  static let recentScoreCount = 32
+
+  init(id: String, detector: StreamDetector) {
+    self.id = id
+    self.detector = detector
+  }
+
+  func remember(score: Double) {
+    if recentScores.count < StreamState.recentScoreCount {
+      recentScores.append(score)
+    } else {
+      recentScores[recentScoresNext] = score
+      recentScoresNext = (recentScoresNext + 1) % StreamState.recentScoreCount
+    }
+  }
+
+  var recentScoresInOrder: [Double] {
+    Array(recentScores[recentScoresNext...] + recentScores[..<recentScoresNext])
+  }
+
+  func summary() -> StreamSummary {
+    StreamSummary(
+      id: id, channels: detector.channels, samples: samples, anomalies: anomalies,
+      lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
+      lastError: lastError, warmingUp: detector.isWarmingUp,
+      threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
+      recentScores: recentScoresInOrder,
+      mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
+  }
+}
+
+/// A copy of a stream's state for the control socket, taken on the worker thread.
+struct StreamSummary: Sendable {
+  var id: String
+  var channels: Int
+  var samples: UInt64
+  var anomalies: UInt64
+  var lastSeenMs: Int64
+  var lastAnomalyMs: Int64
+  var lastScore: Double
+  var lastError: Double
+  var warmingUp: Bool
+  var threshold: Double
+  var errorThreshold: Double
+  var recentScores: [Double]
+  var mean: [Double]
+  var scale: [Double]
+}

@@ -1,0 +1,148 @@
+import AnomalyModel
+import DaemonConfig
+import Foundation
+import Logging
+import Wire
+
+/// A worker thread: owns a share of the streams outright and runs their detectors.
+///
+/// Streams are assigned to workers by a stable hash of their id, so one stream's samples are
+/// always scored in order, by one thread, with no lock around its state.
+final class Worker {
+  let index: Int
+  private let queue: BlockingQueue<WorkItem>
+  private let output: BlockingQueue<[OutgoingEvent]>
+  private let counters: Counters
+  private let settings: SharedSettings
+  private let logger: Logger
+  private var streams: [String: StreamState] = [:]
+  private let workspace = DetectorWorkspace()
+  private var pending: [OutgoingEvent] = []
+
+  init(
+    index: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
+    counters: Counters, settings: SharedSettings, logger: Logger
+  ) {
+    self.index = index
+    self.queue = queue
+    self.output = output
+    self.counters = counters
+    self.settings = settings
+    self.logger = logger
+  }
+
+  /// Runs until `shouldStop` is set and the queue is drained.
+  func run(shouldStop: @Sendable () -> Bool) {
+    while true {
+      guard let item = queue.pop(timeout: 0.1) else {
+        if shouldStop() { return }
+        continue
+      }
+      switch item {
+      case .samples(let batch): process(batch)
+      case .query(let query): answer(query)
+      }
+    }
+  }
+
+  private func process(_ batch: SampleBatch) {
+    let current = settings.snapshot
+    var scored: UInt64 = 0
+    batch.values.withUnsafeBufferPointer { allValues in
+      for entry in batch.entries {
+        let values = UnsafeBufferPointer(rebasing: allValues[entry.offset..<(entry.offset + entry.channels)])
+        guard let stream = stream(entry.stream, channels: entry.channels, current) else { continue }
+        guard stream.detector.channels == entry.channels else {
+          counters.reject(.channelMismatch)
+          RateLimitedLog.shared.note(
+            "channel_mismatch", logger,
+            "stream \(entry.stream): sample has \(entry.channels) channels, stream has \(stream.detector.channels)")
+          continue
+        }
+        let result = stream.detector.process(values, workspace)
+        scored += 1
+        record(result, stream: stream, entry: entry, values: values, mode: current.publishMode)
+      }
+    }
+    counters.samplesScored.add(scored)
+    flushEvents()
+  }
+
+  private func stream(_ id: String, channels: Int, _ current: RuntimeSettings) -> StreamState? {
+    if let existing = streams[id] { return existing }
+    guard counters.streams.load(ordering: .relaxed) < current.maxStreams else {
+      counters.reject(.tooManyStreams)
+      RateLimitedLog.shared.note(
+        "too_many_streams", logger, "stream \(id) refused: ingest.max_streams (\(current.maxStreams)) reached")
+      return nil
+    }
+    let state = StreamState(id: id, detector: StreamDetector(configuration: current.detector, channels: channels))
+    streams[id] = state
+    counters.streams.wrappingAdd(1, ordering: .relaxed)
+    return state
+  }
+
+  private func record(
+    _ result: ScoredSample, stream: StreamState, entry: SampleBatch.Entry,
+    values: UnsafeBufferPointer<Double>, mode: DaemonConfiguration.PublishMode
+  ) {
+    stream.samples += 1
+    stream.lastSeenMs = entry.timestampMs
+    if entry.timestampMs < stream.lastTimestampMs { counters.timestampsBackwards.add(1) }
+    stream.lastTimestampMs = entry.timestampMs
+    stream.lastScore = result.score
+    stream.lastError = result.error
+    stream.remember(score: result.score)
+    if result.anomaly {
+      stream.anomalies += 1
+      stream.lastAnomalyMs = entry.timestampMs
+      counters.anomalies.add(1)
+    }
+    guard result.anomaly || mode == .all else { return }
+    let event = ScoreEvent(
+      stream: stream.id, timestampMs: entry.timestampMs, values: Array(values),
+      expected: workspace.expected, channelError: workspace.channelError, error: result.error,
+      errorThreshold: result.errorThreshold, score: result.score, threshold: result.threshold,
+      anomaly: result.anomaly, sequence: stream.nextSequence)
+    stream.nextSequence += 1
+    pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
+  }
+
+  private func flushEvents() {
+    guard !pending.isEmpty else { return }
+    let count = pending.count
+    if !output.tryPush(pending, weight: count) {
+      counters.eventsDropped.add(UInt64(count))
+    }
+    pending = []
+  }
+
+  private func answer(_ query: WorkerQuery) {
+    switch query.request {
+    case .summaries(let only):
+      if let only {
+        query.reply(.summaries(streams[only].map { [$0.summary()] } ?? []))
+      } else {
+        query.reply(.summaries(streams.values.map { $0.summary() }))
+      }
+    case .reset(let id):
+      guard let stream = streams[id] else {
+        query.reply(.reset(found: false))
+        return
+      }
+      stream.detector.reset()
+      logger.notice("stream reset", metadata: ["stream.id": "\(id)"])
+      query.reply(.reset(found: true))
+    }
+  }
+}
+
+/// Stable FNV-1a hash of a stream id: the same stream goes to the same worker in every run.
+func stableHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  for b in bytes {
+    hash ^= UInt64(b)
+    hash &*= 0x100_0000_01b3
+  }
+  return hash
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Synchronization
+
+/// A question the control thread asks a worker, answered on the worker's own thread so that
+/// stream state is never touched from two threads.
+final class WorkerQuery: Sendable {
+  enum Request: Sendable {
+    /// Summaries of every stream (`streams`), or of one (`stream <id>`).
+    case summaries(only: String?)
+    /// Forget a stream's learned state.
+    case reset(String)
+  }
+
+  enum Answer: Sendable {
+    case summaries([StreamSummary])
+    case reset(found: Bool)
+  }
+
+  let request: Request
+  private let answer = Mutex<Answer?>(nil)
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ request: Request) {
+    self.request = request
+  }
+
+  func reply(_ value: Answer) {
+    answer.withLock { $0 = value }
+    done.signal()
+  }
+
+  /// Waits for the worker's answer; nil if it did not answer in time.
+  func wait(seconds: Double) -> Answer? {
+    guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+    return answer.withLock { $0 }
+  }
+}

@@ -1,0 +1,97 @@
+/// Every tunable of the per-stream detector, with the defaults users get.
+///
+/// The daemon and `anomalyctl replay` build detectors from the same value, read from the
+/// `[detector]` section of the config file (see config/anomalyd.toml for each key's meaning).
+public struct DetectorConfiguration: Sendable, Equatable {
+  /// GRU hidden state size (H).
+  public var hidden = 16
+  /// Query/key size of the attention (D).
+  public var attentionDim = 8
+  /// How many recent steps the attention can look back over (W).
+  public var window = 32
+  /// Seed of the weight initialisation; with the same input it fixes every output.
+  public var seed: UInt64 = 42
+
+  /// Online SGD step size.
+  public var learningRate = 0.01
+  /// Multiplier of the learning rate (and normaliser weight) on points above the threshold,
+  /// so the model learns much less from anomalies.
+  public var anomalyLearningFactor = 0.1
+  /// Errors beyond this (in standard deviations) count linearly, not quadratically.
+  public var huberDelta = 1.0
+  /// Gradient steps longer than this are shortened to it.
+  public var maxGradientNorm = 1.0
+
+  /// Slowest forgetting rate of the input normaliser (≈ 1 / memory in samples).
+  public var normaliserRate = 0.001
+  /// Normalised inputs are clipped to ±this many standard deviations.
+  public var inputClip = 8.0
+
+  /// Samples learned from before any alarm can fire; the threshold calibrates at its end.
+  public var warmup = 300
+  /// Quantile of recent errors where the fitted tail starts (SPOT's `level`).
+  public var thresholdLevel = 0.9
+  /// Probability of a normal error exceeding the alarm threshold (SPOT's `q`).
+  public var risk = 1e-3
+  /// How many recent errors the threshold is fitted to.
+  public var thresholdWindow = 512
+  /// Refit the tail every this many samples.
+  public var thresholdRefit = 16
+
+  /// Consecutive exceedances needed to raise an event.
+  public var alarmConsecutive = 1
+  /// Consecutive normal points that close an episode.
+  public var alarmRecovery = 10
+  /// Minimum samples between two events of one stream.
+  public var alarmCooldown = 0
+
+  public init() {}
+
+  /// Describes the first invalid value, or nil when every value is usable.
+  public func validationError() -> (key: String, reason: String)? {
+    if !(1...256).contains(hidden) { return ("hidden", "must be between 1 and 256") }
+    if !(1...256).contains(attentionDim) { return ("attention_dim", "must be between 1 and 256") }
+    if !(1...4096).contains(window) { return ("window", "must be between 1 and 4096") }
+    if !(learningRate >= 0 && learningRate <= 1) {
+      return ("learning_rate", "must be between 0 and 1")
+    }
+    if !(anomalyLearningFactor >= 0 && anomalyLearningFactor <= 1) {
+      return ("anomaly_learning_factor", "must be between 0 and 1")
+    }
+    if !(huberDelta > 0 && huberDelta.isFinite) { return ("huber_delta", "must be positive") }
+    if !(maxGradientNorm > 0 && maxGradientNorm.isFinite) {
+      return ("max_gradient_norm", "must be positive")
+    }
+    if !(normaliserRate > 0 && normaliserRate <= 1) {
+      return ("normaliser_rate", "must be in (0, 1]")
+    }
+    if !(inputClip > 0 && inputClip.isFinite) { return ("input_clip", "must be positive") }
+    if !(16...10_000_000).contains(warmup) { return ("warmup", "must be between 16 and 10000000") }
+    if !(thresholdLevel > 0.5 && thresholdLevel < 1) {
+      return ("threshold_level", "must be in (0.5, 1)")
+    }
+    if !(risk > 0 && risk < 1 - thresholdLevel) {
+      return ("risk", "must be in (0, 1 - threshold_level)")
+    }
+    if !(32...65536).contains(thresholdWindow) {
+      return ("threshold_window", "must be between 32 and 65536")
+    }
+    if !(1...65536).contains(thresholdRefit) {
+      return ("threshold_refit", "must be between 1 and 65536")
+    }
+    if !(1...10000).contains(alarmConsecutive) {
+      return ("alarm_consecutive", "must be between 1 and 10000")
+    }
+    if !(1...1_000_000).contains(alarmRecovery) {
+      return ("alarm_recovery", "must be between 1 and 1000000")
+    }
+    if !(0...100_000_000).contains(alarmCooldown) {
+      return ("alarm_cooldown", "must be between 0 and 100000000")
+    }
+    return nil
+  }
+
+  public func modelShape(channels: Int) -> ModelShape {
+    ModelShape(channels: channels, hidden: hidden, attentionDim: attentionDim, window: window)
+  }
+}

@@ -1,0 +1,474 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One stream's recurrent-attention model: a GRU that summarises the stream's recent past,
+/// and scaled dot-product attention over a sliding window of earlier steps that reconstructs
+/// the next input from what followed similar contexts before.
+///
+/// For the input `x_t` the model is asked for `x̂_t` before it sees `x_t`:
+///
+///     h_{t-1}   GRU state after x_{t-1}                     (H)
+///     q = Wq h_{t-1}                                          (D)
+///     window slot j holds (c_j, v_j) = (h_{j-1}, x_j): the context before x_j and x_j itself
+///     s_j = q · (Wk c_j) / √D,  p = softmax(s),  a = Σ_j p_j v_j   (C)
+///     x̂_t = γ ⊙ a + Wo h_{t-1} + bo
+///
+/// `x_t` enters only afterwards, through `advance(_:)`, which pushes `(h_{t-1}, x_t)` into the
+/// window and computes `h_t`. The reconstruction therefore cannot copy the value it is scored
+/// on; the attention values are inputs that were already observed.
+///
+/// Learning is online, one truncated step: the Huber loss of the reconstruction is
+/// differentiated with respect to every parameter through the attention, the read-out and the
+/// last GRU step (`h_{t-1} = GRU(x_{t-1}, h_{t-2})`, with `h_{t-2}` and the window contents
+/// treated as constants). `lossForTesting` recomputes exactly that function so the gradient can
+/// be checked against finite differences.
+///
+/// Not thread-safe: each model belongs to the worker that owns its stream.
+public final class GRUAttentionModel {
+  public let shape: ModelShape
+
+  /// Everything the model owns, in one allocation: parameters, then state.
+  @usableFromInline let storage: UnsafeMutablePointer<Float>
+  @usableFromInline let storageCount: Int
+
+  /// How many slots of the window hold an observed step.
+  public internal(set) var windowCount = 0
+  /// The slot the next step goes into.
+  @usableFromInline var windowNext = 0
+  /// Whether the saved GRU step (input, previous hidden, gates) is valid for backpropagation.
+  public internal(set) var hasStep = false
+
+  public init(shape: ModelShape, seed: UInt64) {
+    self.shape = shape
+    storageCount = GRUAttentionModel.storageLayout(shape).total
+    storage = .allocate(capacity: storageCount)
+    storage.initialize(repeating: 0, count: storageCount)
+    initialiseParameters(seed: seed)
+  }
+
+  deinit {
+    storage.deallocate()
+  }
+
+  // MARK: Storage layout
+
+  struct StorageLayout {
+    var hidden: Int
+    var savedInput: Int
+    var savedHidden: Int
+    var savedUpdate: Int
+    var savedReset: Int
+    var savedCandidate: Int
+    var contexts: Int
+    var values: Int
+    var total: Int
+  }
+
+  static func storageLayout(_ s: ModelShape) -> StorageLayout {
+    let hidden = s.parameterCount
+    let savedInput = hidden + s.hidden
+    let savedHidden = savedInput + s.channels
+    let savedUpdate = savedHidden + s.hidden
+    let savedReset = savedUpdate + s.hidden
+    let savedCandidate = savedReset + s.hidden
+    let contexts = savedCandidate + s.hidden
+    let values = contexts + s.window * s.hidden
+    let total = values + s.window * s.channels
+    return StorageLayout(
+      hidden: hidden, savedInput: savedInput, savedHidden: savedHidden, savedUpdate: savedUpdate,
+      savedReset: savedReset, savedCandidate: savedCandidate, contexts: contexts, values: values,
+      total: total)
+  }
+
+  /// The flat parameter buffer (see `ModelShape` for its layout).
+  public var parameters: UnsafeMutableBufferPointer<Float> {
+    UnsafeMutableBufferPointer(start: storage, count: shape.parameterCount)
+  }
+
+  /// Parameters and state together: what a checkpoint must save to resume exactly.
+  public var rawStorage: UnsafeMutableBufferPointer<Float> {
+    UnsafeMutableBufferPointer(start: storage, count: storageCount)
+  }
+
+  var layout: StorageLayout { GRUAttentionModel.storageLayout(shape) }
+
+  /// The current hidden state `h_{t-1}`.
+  public var hiddenState: UnsafeMutableBufferPointer<Float> {
+    UnsafeMutableBufferPointer(start: storage + layout.hidden, count: shape.hidden)
+  }
+
+  /// Restores the window bookkeeping after `rawStorage` was overwritten from a checkpoint.
+  public func restoreBookkeeping(windowCount: Int, windowNext: Int, hasStep: Bool) -> Bool {
+    guard (0...shape.window).contains(windowCount), (0..<shape.window).contains(windowNext)
+    else { return false }
+    self.windowCount = windowCount
+    self.windowNext = windowNext
+    self.hasStep = hasStep
+    return true
+  }
+
+  public var bookkeeping: (windowCount: Int, windowNext: Int, hasStep: Bool) {
+    (windowCount, windowNext, hasStep)
+  }
+
+  /// Forgets everything learned and observed: fresh weights from `seed`, empty state.
+  public func reset(seed: UInt64) {
+    storage.update(repeating: 0, count: storageCount)
+    windowCount = 0
+    windowNext = 0
+    hasStep = false
+    initialiseParameters(seed: seed)
+  }
+
+  private func initialiseParameters(seed: UInt64) {
+    var rng = SplitMix64(seed: seed)
+    let s = shape
+    func fill(_ offset: Int, _ count: Int, scale: Float) {
+      for i in 0..<count { storage[offset + i] = scale * rng.nextSymmetricUnit() }
+    }
+    let recurrentScale = 1 / Float(s.hidden).squareRoot()
+    fill(s.gruInput, 3 * s.hidden * s.channels, scale: 1 / Float(s.channels).squareRoot())
+    fill(s.gruGates, 2 * s.hidden * s.hidden, scale: recurrentScale)
+    fill(s.gruCandidate, s.hidden * s.hidden, scale: recurrentScale)
+    fill(s.query, s.attentionDim * s.hidden, scale: recurrentScale)
+    fill(s.key, s.attentionDim * s.hidden, scale: recurrentScale)
+    // The read-out starts as a pure attention average: the nearest-context reconstruction,
+    // which is already a sensible guess before anything is learned.
+    for c in 0..<s.channels { storage[s.attentionGain + c] = 1 }
+  }
+
+  // MARK: Forward
+
+  /// Computes the reconstruction of the next input from the current state into
+  /// `workspace.prediction`, caching what `learn` needs.
+  public func predict(_ workspace: ModelWorkspace) {
+    forward(hidden: storage + layout.hidden, workspace)
+  }
+
+  @usableFromInline func forward(hidden h: UnsafePointer<Float>, _ ws: ModelWorkspace) {
+    let s = shape
+    let H = s.hidden
+    let C = s.channels
+    let D = s.attentionDim
+    let p = UnsafePointer(storage)
+    let lay = layout
+    ws.prepare(for: s)
+    let q = ws.query
+    let u = ws.keyProjection
+    // q = Wq h, accumulated column by column.
+    for d in 0..<D { q[d] = 0 }
+    for i in 0..<H {
+      let hi = h[i]
+      let col = p + s.query + i * D
+      for d in 0..<D { q[d] += col[d] * hi }
+    }
+    // u = Wk^T q / √D, so that s_j = u · c_j without projecting every stored context.
+    let invSqrtD = 1 / Float(D).squareRoot()
+    for i in 0..<H {
+      let col = p + s.key + i * D
+      var acc: Float = 0
+      for d in 0..<D { acc += col[d] * q[d] }
+      u[i] = acc * invSqrtD
+    }
+    let n = windowCount
+    let attention = ws.attention
+    for c in 0..<C { attention[c] = 0 }
+    if n > 0 {
+      let scores = ws.scores
+      let contexts = p + lay.contexts
+      var maxScore = -Float.greatestFiniteMagnitude
+      for j in 0..<n {
+        let cj = contexts + j * H
+        var acc: Float = 0
+        for i in 0..<H { acc += u[i] * cj[i] }
+        scores[j] = acc
+        maxScore = max(maxScore, acc)
+      }
+      var total: Float = 0
+      for j in 0..<n {
+        let e = expf(scores[j] - maxScore)
+        scores[j] = e
+        total += e
+      }
+      let inv = 1 / total
+      let values = p + lay.values
+      for j in 0..<n {
+        let pj = scores[j] * inv
+        scores[j] = pj
+        let vj = values + j * C
+        for c in 0..<C { attention[c] += pj * vj[c] }
+      }
+    }
+    let out = ws.prediction
+    for c in 0..<C { out[c] = p[s.attentionGain + c] * attention[c] + p[s.readoutBias + c] }
+    for i in 0..<H {
+      let hi = h[i]
+      let col = p + s.readout + i * C
+      for c in 0..<C { out[c] += col[c] * hi }
+    }
+  }
+
+  // MARK: Backward and update
+
+  /// One online learning step toward `target` (the input that was just scored), using the
+  /// forward pass cached by the preceding `predict`. Returns the Huber loss.
+  @discardableResult
+  public func learn(
+    target: UnsafePointer<Float>, learningRate: Float, huberDelta: Float, maxGradientNorm: Float,
+    _ ws: ModelWorkspace
+  ) -> Float {
+    let loss = computeGradient(target: target, huberDelta: huberDelta, ws)
+    let g = ws.gradient
+    let count = shape.parameterCount
+    var squared: Float = 0
+    for i in 0..<count { squared += g[i] * g[i] }
+    let norm = squared.squareRoot()
+    guard norm.isFinite else { return loss }
+    let scale = norm > maxGradientNorm ? learningRate * maxGradientNorm / norm : learningRate
+    for i in 0..<count { storage[i] -= scale * g[i] }
+    return loss
+  }
+
+  /// Writes dLoss/dθ for the cached forward pass into `workspace.gradient`; returns the loss.
+  @usableFromInline func computeGradient(
+    target x: UnsafePointer<Float>, huberDelta delta: Float, _ ws: ModelWorkspace
+  ) -> Float {
+    let s = shape
+    let H = s.hidden
+    let C = s.channels
+    let D = s.attentionDim
+    let lay = layout
+    let p = UnsafePointer(storage)
+    let grad = ws.gradient
+    let h = p + lay.hidden
+    let residual = ws.residual
+    var loss: Float = 0
+    for c in 0..<C {
+      let r = ws.prediction[c] - x[c]
+      let a = abs(r)
+      if a <= delta {
+        loss += 0.5 * r * r
+        residual[c] = r
+      } else {
+        loss += delta * (a - 0.5 * delta)
+        residual[c] = r > 0 ? delta : -delta
+      }
+    }
+    let attention = ws.attention
+    let dh = ws.hiddenGradient
+    // Read-out: x̂ = γ ⊙ a + Wo h + bo.
+    for c in 0..<C {
+      grad[s.attentionGain + c] = residual[c] * attention[c]
+      grad[s.readoutBias + c] = residual[c]
+    }
+    for i in 0..<H {
+      let col = p + s.readout + i * C
+      let gcol = grad + s.readout + i * C
+      var acc: Float = 0
+      for c in 0..<C {
+        gcol[c] = residual[c] * h[i]
+        acc += col[c] * residual[c]
+      }
+      dh[i] = acc
+    }
+    // Attention: a = Σ p_j v_j, p = softmax(s), s_j = u · c_j, u = Wk^T q / √D, q = Wq h.
+    let n = windowCount
+    let du = ws.keyProjectionGradient
+    for i in 0..<H { du[i] = 0 }
+    if n > 0 {
+      let probs = ws.scores
+      let values = p + lay.values
+      let contexts = p + lay.contexts
+      let dScores = ws.scoreGradient
+      var weighted: Float = 0
+      for j in 0..<n {
+        let vj = values + j * C
+        var acc: Float = 0
+        for c in 0..<C { acc += residual[c] * p[s.attentionGain + c] * vj[c] }
+        dScores[j] = acc
+        weighted += probs[j] * acc
+      }
+      for j in 0..<n {
+        let ds = probs[j] * (dScores[j] - weighted)
+        let cj = contexts + j * H
+        for i in 0..<H { du[i] += ds * cj[i] }
+      }
+    }
+    let invSqrtD = 1 / Float(D).squareRoot()
+    let q = ws.query
+    let dq = ws.queryGradient
+    for d in 0..<D { dq[d] = 0 }
+    for i in 0..<H {
+      let col = p + s.key + i * D
+      let gcol = grad + s.key + i * D
+      let dui = du[i] * invSqrtD
+      for d in 0..<D {
+        gcol[d] = q[d] * dui
+        dq[d] += col[d] * dui
+      }
+    }
+    for i in 0..<H {
+      let col = p + s.query + i * D
+      let gcol = grad + s.query + i * D
+      var acc: Float = 0
+      for d in 0..<D {
+        gcol[d] = dq[d] * h[i]
+        acc += col[d] * dq[d]
+      }
+      dh[i] += acc
+    }
+    backpropagateGRU(hiddenGradient: dh, ws)
+    return loss
+  }
+
+  /// Gradient of the last GRU step `h = (1 − z) ⊙ n + z ⊙ h'` with respect to its weights.
+  private func backpropagateGRU(hiddenGradient dh: UnsafeMutablePointer<Float>, _ ws: ModelWorkspace) {
+    let s = shape
+    let H = s.hidden
+    let C = s.channels
+    let lay = layout
+    let p = UnsafePointer(storage)
+    let grad = ws.gradient
+    guard hasStep else {
+      let start = s.gruInput
+      for i in start..<s.query { grad[i] = 0 }
+      return
+    }
+    let xp = p + lay.savedInput
+    let hp = p + lay.savedHidden
+    let z = p + lay.savedUpdate
+    let r = p + lay.savedReset
+    let nn = p + lay.savedCandidate
+    let daz = ws.gateGradient
+    let dar = ws.gateGradient + H
+    let dan = ws.gateGradient + 2 * H
+    let resetHidden = ws.resetHidden
+    for k in 0..<H {
+      let dn = dh[k] * (1 - z[k])
+      let dz = dh[k] * (hp[k] - nn[k])
+      dan[k] = dn * (1 - nn[k] * nn[k])
+      daz[k] = dz * z[k] * (1 - z[k])
+      resetHidden[k] = r[k] * hp[k]
+    }
+    // Candidate: a_n = Wn x' + Un (r ⊙ h') + bn.
+    for j in 0..<H {
+      let col = p + s.gruCandidate + j * H
+      let gcol = grad + s.gruCandidate + j * H
+      var acc: Float = 0
+      for k in 0..<H {
+        gcol[k] = dan[k] * resetHidden[j]
+        acc += col[k] * dan[k]
+      }
+      let dr = acc * hp[j]
+      dar[j] = dr * r[j] * (1 - r[j])
+    }
+    let threeH = 3 * H
+    for c in 0..<C {
+      let gcol = grad + s.gruInput + c * threeH
+      let xc = xp[c]
+      for k in 0..<threeH { gcol[k] = daz[k] * xc }
+    }
+    let twoH = 2 * H
+    for j in 0..<H {
+      let gcol = grad + s.gruGates + j * twoH
+      let hj = hp[j]
+      for k in 0..<twoH { gcol[k] = daz[k] * hj }
+    }
+    for k in 0..<threeH { grad[s.gruBias + k] = daz[k] }
+  }
+
+  // MARK: Advancing the state
+
+  /// Feeds the observed (normalised) input: stores `(h_{t-1}, x_t)` in the window and steps
+  /// the GRU to `h_t`, saving the gates for the next backward pass.
+  public func advance(_ x: UnsafePointer<Float>, _ ws: ModelWorkspace) {
+    let s = shape
+    let H = s.hidden
+    let C = s.channels
+    let lay = layout
+    let h = storage + lay.hidden
+    let slot = windowNext
+    (storage + lay.contexts + slot * H).update(from: h, count: H)
+    (storage + lay.values + slot * C).update(from: x, count: C)
+    windowNext = slot + 1 == s.window ? 0 : slot + 1
+    windowCount = min(windowCount + 1, s.window)
+    (storage + lay.savedInput).update(from: x, count: C)
+    (storage + lay.savedHidden).update(from: h, count: H)
+    ws.prepare(for: s)
+    gruStep(
+      input: x, previous: storage + lay.savedHidden, output: h,
+      update: storage + lay.savedUpdate, reset: storage + lay.savedReset,
+      candidate: storage + lay.savedCandidate, ws)
+    hasStep = true
+  }
+
+  private func gruStep(
+    input x: UnsafePointer<Float>, previous hp: UnsafePointer<Float>,
+    output h: UnsafeMutablePointer<Float>, update z: UnsafeMutablePointer<Float>,
+    reset r: UnsafeMutablePointer<Float>, candidate nn: UnsafeMutablePointer<Float>,
+    _ ws: ModelWorkspace
+  ) {
+    let s = shape
+    let H = s.hidden
+    let C = s.channels
+    let p = UnsafePointer(storage)
+    let pre = ws.gatePreactivation
+    let threeH = 3 * H
+    let twoH = 2 * H
+    for k in 0..<threeH { pre[k] = p[s.gruBias + k] }
+    for c in 0..<C {
+      let col = p + s.gruInput + c * threeH
+      let xc = x[c]
+      for k in 0..<threeH { pre[k] += col[k] * xc }
+    }
+    for j in 0..<H {
+      let col = p + s.gruGates + j * twoH
+      let hj = hp[j]
+      for k in 0..<twoH { pre[k] += col[k] * hj }
+    }
+    for k in 0..<H {
+      z[k] = 1 / (1 + expf(-pre[k]))
+      r[k] = 1 / (1 + expf(-pre[H + k]))
+    }
+    for j in 0..<H {
+      let col = p + s.gruCandidate + j * H
+      let rh = r[j] * hp[j]
+      for k in 0..<H { pre[twoH + k] += col[k] * rh }
+    }
+    for k in 0..<H {
+      nn[k] = tanhf(pre[twoH + k])
+      h[k] = (1 - z[k]) * nn[k] + z[k] * hp[k]
+    }
+  }
+
+  // MARK: Testing hooks
+
+  /// The truncated loss as a function of the current parameters: recomputes the last GRU step
+  /// from its saved input and previous state, then the reconstruction. Slow; for gradient
+  /// checks only.
+  func lossForTesting(target x: UnsafePointer<Float>, huberDelta delta: Float, _ ws: ModelWorkspace)
+    -> Float
+  {
+    let lay = layout
+    let H = shape.hidden
+    let hidden = UnsafeMutablePointer<Float>.allocate(capacity: 4 * H)
+    defer { hidden.deallocate() }
+    if hasStep {
+      gruStep(
+        input: storage + lay.savedInput, previous: storage + lay.savedHidden, output: hidden,
+        update: hidden + H, reset: hidden + 2 * H, candidate: hidden + 3 * H, ws)
+    } else {
+      hidden.update(from: storage + lay.hidden, count: H)
+    }
+    forward(hidden: hidden, ws)
+    var loss: Float = 0
+    for c in 0..<shape.channels {
+      let a = abs(ws.prediction[c] - x[c])
+      loss += a <= delta ? 0.5 * a * a : delta * (a - 0.5 * delta)
+    }
+    return loss
+  }
+}

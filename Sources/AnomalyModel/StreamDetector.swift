@@ -1,0 +1,139 @@
+/// What the detector concluded about one sample.
+public struct ScoredSample: Sendable, Equatable {
+  /// Reconstruction error: root mean square over channels, in standard deviations.
+  public var error: Double
+  /// `1 − P(error > this error)` under the stream's fitted error distribution; 0 in warm-up.
+  public var score: Double
+  /// The score above which a point is anomalous (`1 − risk`).
+  public var threshold: Double
+  /// The error above which a point is anomalous, the adaptive threshold in error units.
+  public var errorThreshold: Double
+  /// This point exceeded the threshold.
+  public var aboveThreshold: Bool
+  /// An anomaly event fires on this point (the first point of an episode, after hysteresis).
+  public var anomaly: Bool
+  /// The stream is still in its warm-up; no alarm can fire.
+  public var warmingUp: Bool
+}
+
+/// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
+public final class DetectorWorkspace {
+  public let model = ModelWorkspace()
+  var input: [Float] = []
+  var sortScratch: [Float] = []
+  /// The reconstruction of the last processed sample, in the stream's own units.
+  public internal(set) var expected: [Double] = []
+  /// |value − expected| per channel for the last processed sample.
+  public internal(set) var channelError: [Double] = []
+
+  public init() {}
+
+  func prepare(channels: Int) {
+    if input.count != channels {
+      input = Array(repeating: 0, count: channels)
+      expected = Array(repeating: 0, count: channels)
+      channelError = Array(repeating: 0, count: channels)
+    }
+  }
+}
+
+/// The per-stream pipeline: normalise → reconstruct → error → adaptive threshold → hysteresis
+/// → learn. One instance per stream; owned by one worker thread.
+public final class StreamDetector {
+  public let configuration: DetectorConfiguration
+  public let channels: Int
+  public let model: GRUAttentionModel
+  public private(set) var normaliser: RunningNormaliser
+  public private(set) var threshold: TailThreshold
+  public private(set) var gate: AlarmGate
+  /// Samples processed since the detector was created or reset.
+  public private(set) var samples: UInt64 = 0
+
+  public init(configuration: DetectorConfiguration, channels: Int) {
+    self.configuration = configuration
+    self.channels = channels
+    model = GRUAttentionModel(
+      shape: configuration.modelShape(channels: channels), seed: configuration.seed)
+    normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
+    threshold = StreamDetector.makeThreshold(configuration)
+    gate = StreamDetector.makeGate(configuration)
+  }
+
+  private static func makeThreshold(_ c: DetectorConfiguration) -> TailThreshold {
+    TailThreshold(
+      level: c.thresholdLevel, risk: c.risk, capacity: c.thresholdWindow,
+      refitInterval: c.thresholdRefit)
+  }
+
+  private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
+    AlarmGate(
+      consecutive: c.alarmConsecutive, recovery: c.alarmRecovery, cooldown: c.alarmCooldown)
+  }
+
+  /// Forgets everything learned: the stream starts over with a new warm-up.
+  public func reset() {
+    model.reset(seed: configuration.seed)
+    normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
+    threshold = StreamDetector.makeThreshold(configuration)
+    gate = StreamDetector.makeGate(configuration)
+    samples = 0
+  }
+
+  public var isWarmingUp: Bool { samples < UInt64(configuration.warmup) }
+
+  /// Scores one sample (its values must be finite and `channels` long), then learns from it.
+  /// The reconstruction and per-channel errors are left in `workspace.expected` and
+  /// `workspace.channelError`.
+  public func process(_ values: UnsafeBufferPointer<Double>, _ workspace: DetectorWorkspace)
+    -> ScoredSample
+  {
+    precondition(values.count == channels, "channel count is checked by the caller")
+    let config = configuration
+    workspace.prepare(channels: channels)
+    for c in 0..<channels {
+      workspace.input[c] = Float(
+        normaliser.normalise(values[c], channel: c, clip: config.inputClip))
+    }
+    model.predict(workspace.model)
+    let prediction = workspace.model.prediction
+    var squared = 0.0
+    for c in 0..<channels {
+      let predicted = Double(prediction[c])
+      let difference = predicted - Double(workspace.input[c])
+      squared += difference * difference
+      let expected = normaliser.denormalise(predicted, channel: c)
+      workspace.expected[c] = expected
+      workspace.channelError[c] = abs(values[c] - expected)
+    }
+    let error = (squared / Double(channels)).squareRoot()
+
+    samples += 1
+    let warmup = UInt64(config.warmup)
+    var result = ScoredSample(
+      error: error, score: 0, threshold: threshold.alarmScore,
+      errorThreshold: threshold.alarmError, aboveThreshold: false, anomaly: false,
+      warmingUp: samples <= warmup)
+    if samples <= warmup {
+      // The first quarter of the warm-up measures an untrained model; its errors would
+      // inflate the tail.
+      if samples > warmup / 4 { threshold.record(error) }
+      if samples == warmup { threshold.calibrate(scratch: &workspace.sortScratch) }
+    } else {
+      result.score = threshold.score(error, scratch: &workspace.sortScratch)
+      result.aboveThreshold = result.score > threshold.alarmScore
+      result.anomaly = gate.update(above: result.aboveThreshold)
+    }
+    result.errorThreshold = threshold.alarmError
+
+    let weight = result.aboveThreshold ? config.anomalyLearningFactor : 1
+    workspace.input.withUnsafeBufferPointer { input in
+      model.learn(
+        target: input.baseAddress!, learningRate: Float(config.learningRate * weight),
+        huberDelta: Float(config.huberDelta), maxGradientNorm: Float(config.maxGradientNorm),
+        workspace.model)
+      model.advance(input.baseAddress!, workspace.model)
+    }
+    normaliser.update(values, weight: weight)
+    return result
+  }
+}

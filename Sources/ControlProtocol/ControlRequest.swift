@@ -1,0 +1,138 @@
+/// The control socket's requests.
+///
+/// A client connects to the Unix socket, writes one line and reads the reply until the daemon
+/// closes the connection:
+///
+///     request = ["json" SP] command LF
+///     command = "info" [SP section] | "streams" | "stream" SP id | "reset" SP id
+///             | "reload" | "metrics" | "ping"
+///
+/// A stream id is the rest of the line after the command word, so ids may contain spaces.
+/// Requests longer than `maxLength` bytes are refused.
+public enum ControlCommand: Equatable, Sendable {
+  case info(section: String?)
+  case streams
+  case stream(id: String)
+  case reset(id: String)
+  case reload
+  case metrics
+  case ping
+
+  /// Sections `info` knows, in the order it prints them.
+  public static let infoSections = ["server", "ingest", "streams", "model", "publish"]
+}
+
+public struct ControlRequest: Equatable, Sendable {
+  public static let maxLength = 4096
+
+  public var command: ControlCommand
+  /// Reply as JSON instead of text.
+  public var json: Bool
+
+  public init(_ command: ControlCommand, json: Bool = false) {
+    self.command = command
+    self.json = json
+  }
+
+  /// The request line, without the trailing newline.
+  public var line: String {
+    let prefix = json ? "json " : ""
+    switch command {
+    case .info(let section): return prefix + (section.map { "info \($0)" } ?? "info")
+    case .streams: return prefix + "streams"
+    case .stream(let id): return prefix + "stream \(id)"
+    case .reset(let id): return prefix + "reset \(id)"
+    case .reload: return prefix + "reload"
+    case .metrics: return prefix + "metrics"
+    case .ping: return prefix + "ping"
+    }
+  }
+
+  public static func parse(_ rawLine: String) throws(ControlError) -> ControlRequest {
+    guard rawLine.utf8.count <= maxLength else { throw ControlError("request too long") }
+    var line = Substring(rawLine)
+    while let last = line.last, last == "\n" || last == "\r" { line.removeLast() }
+    var json = false
+    if line.hasPrefix("json ") {
+      json = true
+      line = line.dropFirst(5)
+    }
+    let word: Substring
+    let rest: Substring
+    if let space = line.firstIndex(of: " ") {
+      word = line[..<space]
+      rest = line[line.index(after: space)...]
+    } else {
+      word = line
+      rest = ""
+    }
+    func noArguments(_ command: ControlCommand) throws(ControlError) -> ControlCommand {
+      guard rest.isEmpty else { throw ControlError("'\(word)' takes no arguments") }
+      return command
+    }
+    func streamID() throws(ControlError) -> String {
+      guard !rest.isEmpty else { throw ControlError("'\(word)' needs a stream id") }
+      return String(rest)
+    }
+    let command: ControlCommand
+    switch word {
+    case "info":
+      if rest.isEmpty {
+        command = .info(section: nil)
+      } else {
+        guard ControlCommand.infoSections.contains(String(rest)) else {
+          throw ControlError(
+            "unknown info section '\(rest)' (known: \(ControlCommand.infoSections.joined(separator: ", ")))")
+        }
+        command = .info(section: String(rest))
+      }
+    case "streams": command = try noArguments(.streams)
+    case "stream": command = .stream(id: try streamID())
+    case "reset": command = .reset(id: try streamID())
+    case "reload": command = try noArguments(.reload)
+    case "metrics": command = try noArguments(.metrics)
+    case "ping": command = try noArguments(.ping)
+    case "": throw ControlError("empty request")
+    default:
+      throw ControlError(
+        "unknown command '\(word.prefix(64))' (known: info, streams, stream, reset, reload, metrics, ping)")
+    }
+    return ControlRequest(command, json: json)
+  }
+}
+
+/// A request the daemon refused, or a failure it reports.
+public struct ControlError: Error, Equatable, Sendable, CustomStringConvertible {
+  public let message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// The daemon's reply: a status line (`ok` or `error: <message>`), then the body.
+public struct ControlReply: Equatable, Sendable {
+  public var ok: Bool
+  public var body: String
+
+  public init(ok: Bool, body: String) {
+    self.ok = ok
+    self.body = body
+  }
+
+  public static func failure(_ message: String) -> ControlReply {
+    ControlReply(ok: false, body: message)
+  }
+
+  public var encoded: String {
+    ok ? "ok\n" + body : "error: " + body + "\n"
+  }
+
+  public static func decode(_ text: String) -> ControlReply {
+    if text.hasPrefix("ok\n") { return ControlReply(ok: true, body: String(text.dropFirst(3))) }
+    if text.hasPrefix("error: ") {
+      var message = String(text.dropFirst(7))
+      while message.hasSuffix("\n") { message.removeLast() }
+      return ControlReply(ok: false, body: message)
+    }
+    return ControlReply(ok: false, body: "malformed reply from daemon: \(text.prefix(80))")
+  }
+}

@@ -1,0 +1,198 @@
+import AnomalyModel
+import TOMLKit
+
+/// Reads TOML into a `DaemonConfiguration`, rejecting unknown keys and wrong types with a
+/// message that names the key, the value and the reason.
+public enum ConfigLoader {
+  /// Defaults, overlaid with the file's contents (if any), overlaid with `overrides`
+  /// (`section.key=value`, the value in TOML syntax), then validated.
+  public static func load(fileContents: String?, fileName: String = "", overrides: [String] = [])
+    throws(ConfigError) -> DaemonConfiguration
+  {
+    var config = DaemonConfiguration()
+    if let fileContents {
+      try apply(toml: fileContents, source: fileName, to: &config)
+    }
+    for override in overrides {
+      guard let equals = override.firstIndex(of: "="), override[..<equals].contains(".") else {
+        throw ConfigError(
+          key: "", value: override, reason: "'--set \(override)': expected section.key=value",
+          source: "command line")
+      }
+      let path = override[..<equals].split(separator: ".", maxSplits: 1)
+      let section = String(path[0]).trimmingSpaces
+      let key = String(path[1]).trimmingSpaces
+      var value = String(override[override.index(after: equals)...]).trimmingSpaces
+      // Let `--set publish.mode=all` work without shell-quoted TOML quotes.
+      if !value.isEmpty, Double(value) == nil, !["true", "false"].contains(value),
+        !value.hasPrefix("\""), !value.hasPrefix("'"), !value.hasPrefix("[")
+      {
+        value = "\"\(value)\""
+      }
+      try apply(toml: "[\(section)]\n\(key) = \(value)\n", source: "--set \(override)", to: &config)
+    }
+    try validate(config)
+    return config
+  }
+
+  static func apply(toml: String, source: String, to config: inout DaemonConfiguration)
+    throws(ConfigError)
+  {
+    let table: TOMLTable
+    do {
+      table = try TOMLTable(string: toml)
+    } catch let error as TOMLParseError {
+      throw ConfigError(
+        key: "", value: "",
+        reason:
+          "not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
+        source: source)
+    } catch {
+      throw ConfigError(key: "", value: "", reason: "not valid TOML: \(error)", source: source)
+    }
+    for sectionName in table.keys {
+      guard let section = table[sectionName]?.table else {
+        throw ConfigError(
+          key: sectionName, value: "\(table[sectionName]!)",
+          reason: "top-level keys must be sections ([ingest], [publish], [control], [server], [detector])",
+          source: source)
+      }
+      var reader = SectionReader(name: sectionName, table: section, source: source)
+      switch sectionName {
+      case "ingest": try readIngest(&reader, &config.ingest)
+      case "publish": try readPublish(&reader, &config.publish)
+      case "control": try readControl(&reader, &config.control)
+      case "server": try readServer(&reader, &config.server)
+      case "detector": try readDetector(&reader, &config.detector)
+      default:
+        throw ConfigError(
+          key: sectionName, value: "[...]",
+          reason: "unknown section (known: ingest, publish, control, server, detector)", source: source)
+      }
+      try reader.rejectUnknownKeys()
+    }
+  }
+
+  static func readIngest(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Ingest) throws(ConfigError) {
+    try r.read("bind", &c.bind)
+    try r.read("connect", &c.connect)
+    try r.read("receive_hwm", &c.receiveHighWaterMark)
+    try r.read("max_message_bytes", &c.maxMessageBytes)
+    try r.read("max_topic_bytes", &c.maxTopicBytes)
+    try r.read("max_streams", &c.maxStreams)
+    try r.read("queue_capacity", &c.queueCapacity)
+  }
+
+  static func readPublish(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Publish) throws(ConfigError) {
+    try r.read("bind", &c.bind)
+    try r.read("connect", &c.connect)
+    var mode = c.mode.rawValue
+    try r.read("mode", &mode)
+    guard let parsed = DaemonConfiguration.PublishMode(rawValue: mode) else {
+      throw r.error("mode", mode, "must be \"anomalies\" or \"all\"")
+    }
+    c.mode = parsed
+    try r.read("send_hwm", &c.sendHighWaterMark)
+    try r.read("queue_capacity", &c.queueCapacity)
+  }
+
+  static func readControl(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Control) throws(ConfigError) {
+    try r.read("socket", &c.socket)
+    var mode = String(c.mode, radix: 8)
+    try r.read("mode", &mode)
+    guard let parsed = UInt32(mode, radix: 8), parsed <= 0o777 else {
+      throw r.error("mode", mode, "must be an octal permission string such as \"0660\"")
+    }
+    c.mode = parsed
+  }
+
+  static func readServer(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Server) throws(ConfigError) {
+    try r.read("workers", &c.workers)
+    try r.read("log_level", &c.logLevel)
+    try r.read("metrics_textfile", &c.metricsTextfile)
+    try r.read("metrics_interval", &c.metricsInterval)
+  }
+
+  static func readDetector(_ r: inout SectionReader, _ d: inout DetectorConfiguration) throws(ConfigError) {
+    try r.read("hidden", &d.hidden)
+    try r.read("attention_dim", &d.attentionDim)
+    try r.read("window", &d.window)
+    var seed = Int(truncatingIfNeeded: d.seed)
+    try r.read("seed", &seed)
+    guard seed >= 0 else { throw r.error("seed", String(seed), "must not be negative") }
+    d.seed = UInt64(seed)
+    try r.read("learning_rate", &d.learningRate)
+    try r.read("anomaly_learning_factor", &d.anomalyLearningFactor)
+    try r.read("huber_delta", &d.huberDelta)
+    try r.read("max_gradient_norm", &d.maxGradientNorm)
+    try r.read("normaliser_rate", &d.normaliserRate)
+    try r.read("input_clip", &d.inputClip)
+    try r.read("warmup", &d.warmup)
+    try r.read("threshold_level", &d.thresholdLevel)
+    try r.read("risk", &d.risk)
+    try r.read("threshold_window", &d.thresholdWindow)
+    try r.read("threshold_refit", &d.thresholdRefit)
+    try r.read("alarm_consecutive", &d.alarmConsecutive)
+    try r.read("alarm_recovery", &d.alarmRecovery)
+    try r.read("alarm_cooldown", &d.alarmCooldown)
+  }
+
+  /// Range checks across the whole configuration.
+  public static func validate(_ c: DaemonConfiguration) throws(ConfigError) {
+    func check(_ ok: Bool, _ key: String, _ value: some CustomStringConvertible, _ why: String)
+      throws(ConfigError)
+    {
+      if !ok { throw ConfigError(key: key, value: "\(value)", reason: why) }
+    }
+    try check(
+      !(c.ingest.bind.isEmpty && c.ingest.connect.isEmpty), "ingest.bind", c.ingest.bind,
+      "at least one ingest endpoint (bind or connect) is needed")
+    for endpoint in c.ingest.bind + c.ingest.connect + c.publish.bind + c.publish.connect {
+      try check(
+        ["tcp://", "ipc://", "inproc://"].contains { endpoint.hasPrefix($0) }, "endpoint", endpoint,
+        "must start with tcp://, ipc:// or inproc://")
+    }
+    try check(c.ingest.receiveHighWaterMark >= 0, "ingest.receive_hwm", c.ingest.receiveHighWaterMark, "must be ≥ 0")
+    try check(
+      (64...(256 << 20)).contains(c.ingest.maxMessageBytes), "ingest.max_message_bytes",
+      c.ingest.maxMessageBytes, "must be between 64 and 268435456")
+    try check(
+      (1...4096).contains(c.ingest.maxTopicBytes), "ingest.max_topic_bytes", c.ingest.maxTopicBytes,
+      "must be between 1 and 4096")
+    try check(c.ingest.maxStreams >= 1, "ingest.max_streams", c.ingest.maxStreams, "must be ≥ 1")
+    try check(
+      (16...(1 << 24)).contains(c.ingest.queueCapacity), "ingest.queue_capacity", c.ingest.queueCapacity,
+      "must be between 16 and 16777216")
+    try check(c.publish.sendHighWaterMark >= 0, "publish.send_hwm", c.publish.sendHighWaterMark, "must be ≥ 0")
+    try check(
+      (16...(1 << 24)).contains(c.publish.queueCapacity), "publish.queue_capacity", c.publish.queueCapacity,
+      "must be between 16 and 16777216")
+    try check((0...256).contains(c.server.workers), "server.workers", c.server.workers, "must be between 0 and 256")
+    try check(
+      ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(c.server.logLevel),
+      "server.log_level", c.server.logLevel, "must be trace, debug, info, notice, warning, error or critical")
+    try check(
+      c.server.metricsInterval >= 1 && c.server.metricsInterval <= 86400, "server.metrics_interval",
+      c.server.metricsInterval, "must be between 1 and 86400 seconds")
+    if let (key, reason) = c.detector.validationError() {
+      throw ConfigError(key: "detector.\(key)", value: detectorValue(c.detector, key), reason: reason)
+    }
+  }
+
+  static func detectorValue(_ d: DetectorConfiguration, _ key: String) -> String {
+    let mirror = Mirror(reflecting: d)
+    let camel = key.split(separator: "_").enumerated().map {
+      $0 == 0 ? String($1) : $1.prefix(1).uppercased() + $1.dropFirst()
+    }.joined()
+    return mirror.children.first { $0.label == camel }.map { "\($0.value)" } ?? "?"
+  }
+}
+
+extension String {
+  var trimmingSpaces: String {
+    var s = Substring(self)
+    while s.first == " " { s.removeFirst() }
+    while s.last == " " { s.removeLast() }
+    return String(s)
+  }
+}

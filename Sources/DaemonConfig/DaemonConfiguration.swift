@@ -1,0 +1,88 @@
+import AnomalyModel
+
+/// Everything the daemon can be configured with, and its built-in defaults.
+///
+/// The daemon runs on these defaults with no file at all; config/anomalyd.toml documents every
+/// key. Sources, lowest precedence first: defaults, the TOML file, `--set key=value` flags.
+public struct DaemonConfiguration: Sendable, Equatable {
+  public struct Ingest: Sendable, Equatable {
+    /// Endpoints the SUB socket binds (publishers connect to these).
+    public var bind = ["tcp://127.0.0.1:5556"]
+    /// Endpoints the SUB socket connects to (publishers that bind).
+    public var connect: [String] = []
+    /// Messages libzmq buffers per connection before it drops (ZMQ_RCVHWM).
+    public var receiveHighWaterMark = 100_000
+    /// Frames larger than this are refused by libzmq (ZMQ_MAXMSGSIZE), in bytes.
+    public var maxMessageBytes = 1_048_576
+    /// Stream ids longer than this are rejected, in bytes.
+    public var maxTopicBytes = 256
+    /// New streams beyond this count are rejected (counted as `too_many_streams`).
+    public var maxStreams = 1_000_000
+    /// Samples a worker's queue holds before new ones are dropped (counted).
+    public var queueCapacity = 65_536
+  }
+
+  public enum PublishMode: String, Sendable, Equatable {
+    /// Only points where an anomaly event fires.
+    case anomalies
+    /// Every scored point.
+    case all
+  }
+
+  public struct Publish: Sendable, Equatable {
+    public var bind = ["tcp://127.0.0.1:5557"]
+    public var connect: [String] = []
+    public var mode = PublishMode.anomalies
+    /// Messages queued per subscriber before libzmq drops for it (ZMQ_SNDHWM).
+    public var sendHighWaterMark = 100_000
+    /// Events waiting for the publisher thread before new ones are dropped (counted).
+    public var queueCapacity = 65_536
+  }
+
+  public struct Control: Sendable, Equatable {
+    /// Path of the Unix control socket; empty: the default location (see `ControlPaths`).
+    public var socket = ""
+    /// Permission bits of the socket file.
+    public var mode: UInt32 = 0o660
+  }
+
+  public struct Server: Sendable, Equatable {
+    /// Worker threads that run detectors; 0 means one per CPU core.
+    public var workers = 0
+    /// trace, debug, info, notice, warning, error or critical.
+    public var logLevel = "info"
+    /// If set, Prometheus metrics are written to this file (node_exporter textfile
+    /// collector) every `metricsInterval` seconds.
+    public var metricsTextfile = ""
+    public var metricsInterval = 15.0
+  }
+
+  public var ingest = Ingest()
+  public var publish = Publish()
+  public var control = Control()
+  public var server = Server()
+  public var detector = DetectorConfiguration()
+
+  public init() {}
+}
+
+/// A configuration value that cannot be used: which key, what value, and why.
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+  public let key: String
+  public let value: String
+  public let reason: String
+  public let source: String
+
+  public init(key: String, value: String, reason: String, source: String = "") {
+    self.key = key
+    self.value = value
+    self.reason = reason
+    self.source = source
+  }
+
+  public var description: String {
+    let location = source.isEmpty ? "" : "\(source): "
+    if key.isEmpty { return "\(location)\(reason)" }
+    return "\(location)\(key) = \(value): \(reason)"
+  }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import ControlProtocol
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Options every control command takes.
+struct ControlOptions: ParsableArguments {
+  @Option(
+    name: .long, help: ArgumentHelp("The daemon's control socket (default: where anomalyd puts it).", valueName: "path")
+  )
+  var socket: String?
+
+  @Flag(name: .long, help: "Answer in JSON, for scripts.")
+  var json = false
+
+  /// Sends `command` and prints the reply; exits non-zero if the daemon reports an error.
+  func run(_ command: ControlCommand) throws {
+    let path = socket ?? defaultSocketPath()
+    let reply: ControlReply
+    do {
+      reply = try ControlClient.send(ControlRequest(command, json: json), to: path)
+    } catch {
+      printError("cannot reach anomalyd at \(path): \(error)\n(is it running? pass --socket if it uses another path)")
+      throw ExitCode(2)
+    }
+    guard reply.ok else {
+      printError("anomalyd: \(reply.body)")
+      throw ExitCode(1)
+    }
+    print(reply.body, terminator: "")
+  }
+
+  /// The daemon's default, or the systemd location if only that one exists.
+  func defaultSocketPath() -> String {
+    let environment = ControlPaths.processEnvironment
+    let path = ControlPaths.defaultSocket(environment: environment)
+    let system = "/run/anomalyd/control.sock"
+    if access(path, F_OK) != 0 && access(system, F_OK) == 0 { return system }
+    return path
+  }
+}
+
+func printError(_ message: String) {
+  var text = message
+  if !text.hasSuffix("\n") { text += "\n" }
+  let bytes = Array(text.utf8)
+  _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+struct Info: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show counters and settings (sections: server, ingest, streams, model, publish).")
+  @Argument(help: "Only this section.") var section: String?
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.info(section: section)) }
+}
+
+struct Streams: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "List streams: samples, anomalies, last seen, last score, current threshold.")
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.streams) }
+}
+
+struct StreamDetail: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "stream", abstract: "Show one stream in detail, with its recent scores.")
+  @Argument(help: "The stream id (the ZeroMQ topic).") var id: String
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.stream(id: id)) }
+}
+
+struct Reset: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Forget what a stream has learned; it starts a new warm-up.")
+  @Argument(help: "The stream id.") var id: String
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.reset(id: id)) }
+}
+
+struct Reload: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Re-read the config file (like SIGHUP); an invalid file keeps the running config.")
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.reload) }
+}
+
+struct Metrics: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Print Prometheus metrics (text exposition format).")
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.metrics) }
+}
+
+struct Ping: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Check that the daemon answers.")
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.ping) }
+}
