@@ -1,0 +1,74 @@
+import XCTest
+
+@testable import AnomalyModel
+
+func gaussian(_ rng: inout SplitMix64) -> Double {
+  let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300)
+  let u2 = Double(rng.next() >> 11) / Double(1 << 53)
+  return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+}
+
+/// Runs a detector over a series and returns each point's result.
+func detect(_ series: [[Double]], configuration: DetectorConfiguration = DetectorConfiguration()) -> [ScoredSample] {
+  let detector = StreamDetector(configuration: configuration, channels: series[0].count)
+  let workspace = DetectorWorkspace()
+  return series.map { values in values.withUnsafeBufferPointer { detector.process($0, workspace) } }
+}
+
+final class DetectorTests: XCTestCase {
+  func testSameInputAndSeedGiveIdenticalOutput() {
+    var rng = SplitMix64(seed: 1)
+    let series = (0..<2000).map { i in [sin(Double(i) / 7) + 0.1 * gaussian(&rng), Double(i % 13)] }
+    XCTAssertEqual(detect(series), detect(series))
+    var other = DetectorConfiguration()
+    other.seed = 43
+    XCTAssertNotEqual(detect(series).map(\.score), detect(series, configuration: other).map(\.score))
+  }
+
+  /// The reconstruction of x_t is fixed before x_t is seen: two detectors in the same state
+  /// that are then given different values report the same expected value.
+  func testReconstructionCannotSeeTheValueItScores() {
+    var rng = SplitMix64(seed: 5)
+    let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }
+    let a = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let b = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let workspaceA = DetectorWorkspace()
+    let workspaceB = DetectorWorkspace()
+    for values in prefix {
+      _ = values.withUnsafeBufferPointer { a.process($0, workspaceA) }
+      _ = values.withUnsafeBufferPointer { b.process($0, workspaceB) }
+    }
+    // One ordinary value and one absurd one: the reconstruction must not move.
+    let resultA = [10 * sin(500.0 / 5)].withUnsafeBufferPointer { a.process($0, workspaceA) }
+    let resultB = [3000.0].withUnsafeBufferPointer { b.process($0, workspaceB) }
+    XCTAssertEqual(workspaceA.expected, workspaceB.expected, "the expected value depends on the scored value")
+    XCTAssertLessThan(resultA.error, resultB.error)
+    XCTAssertFalse(resultA.anomaly)
+    XCTAssertTrue(resultB.anomaly)
+  }
+
+  func testScoresStayInUnitIntervalAndWarmupRaisesNoAlarm() {
+    var rng = SplitMix64(seed: 3)
+    let series = (0..<3000).map { i in [i % 500 == 499 ? 1e6 : gaussian(&rng)] }
+    let results = detect(series)
+    for (i, r) in results.enumerated() {
+      XCTAssert(r.score >= 0 && r.score <= 1 && r.score.isFinite, "score \(r.score) at \(i)")
+      if i < DetectorConfiguration().warmup { XCTAssertFalse(r.anomaly) }
+    }
+  }
+
+  func testResetStartsOver() {
+    let detector = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let workspace = DetectorWorkspace()
+    let fresh = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let freshWorkspace = DetectorWorkspace()
+    for i in 0..<400 { _ = [Double(i % 10)].withUnsafeBufferPointer { detector.process($0, workspace) } }
+    detector.reset()
+    XCTAssertTrue(detector.isWarmingUp)
+    for i in 0..<50 {
+      let a = [Double(i)].withUnsafeBufferPointer { detector.process($0, workspace) }
+      let b = [Double(i)].withUnsafeBufferPointer { fresh.process($0, freshWorkspace) }
+      XCTAssertEqual(a, b)
+    }
+  }
+}

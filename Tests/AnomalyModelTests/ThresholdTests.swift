@@ -1,0 +1,58 @@
+import XCTest
+
+@testable import AnomalyModel
+
+/// Alarms on synthetic series with known anomalies, and the false-alarm rate on clean noise.
+final class ThresholdTests: XCTestCase {
+  func testSpikesRaiseOneEventEach() {
+    var rng = SplitMix64(seed: 11)
+    let spikes: Set<Int> = [1500, 2600, 3700, 4800]
+    let series = (0..<6000).map { i -> [Double] in
+      let base = 50 + 10 * sin(Double(i) * 2 * .pi / 96) + gaussian(&rng)
+      return [spikes.contains(i) ? base + 25 : base]
+    }
+    let events = detect(series).enumerated().filter { $0.element.anomaly }.map(\.offset)
+    for spike in spikes {
+      XCTAssertTrue(events.contains { (spike...(spike + 2)).contains($0) }, "spike at \(spike) missed; events \(events)")
+    }
+    let falseAlarms = events.filter { e in !spikes.contains { (($0)...($0 + 10)).contains(e) } }
+    XCTAssertLessThanOrEqual(falseAlarms.count, 3, "false alarms at \(falseAlarms)")
+  }
+
+  func testLevelShiftIsFlaggedPromptly() {
+    var rng = SplitMix64(seed: 12)
+    let shiftAt = 3000
+    let series = (0..<5000).map { i in [(i >= shiftAt ? 8.0 : 0) + gaussian(&rng)] }
+    let events = detect(series).enumerated().filter { $0.element.anomaly }.map(\.offset)
+    XCTAssertTrue(events.contains { (shiftAt..<(shiftAt + 5)).contains($0) }, "level shift missed; events \(events)")
+  }
+
+  /// Bound: on 50,000 points of clean white noise, fewer than 1 event per 2,000 points.
+  func testFalseAlarmRateOnCleanNoiseStaysLow() {
+    var rng = SplitMix64(seed: 13)
+    let count = 50_000
+    let series = (0..<count).map { _ in [gaussian(&rng)] }
+    let events = detect(series).filter(\.anomaly).count
+    XCTAssertLessThan(Double(events) / Double(count), 1.0 / 2000, "\(events) events on clean noise")
+  }
+
+  func testTailThresholdMatchesAKnownExponentialTail() {
+    // For Exp(1) errors, P(X > z) = risk gives z = −ln(risk) = 6.91 for risk 1e-3.
+    var threshold = TailThreshold(level: 0.9, risk: 1e-3, capacity: 4096, refitInterval: 64)
+    var rng = SplitMix64(seed: 21)
+    var scratch: [Float] = []
+    for _ in 0..<4096 { threshold.record(-log(max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300))) }
+    threshold.calibrate(scratch: &scratch)
+    XCTAssertEqual(threshold.alarmError, -log(1e-3), accuracy: 1.2)
+    XCTAssertEqual(threshold.tailStart, -log(0.1), accuracy: 0.15)
+    XCTAssertEqual(threshold.probabilityBelow(threshold.alarmError), 1 - 1e-3, accuracy: 1e-6)
+    XCTAssertLessThan(threshold.probabilityBelow(1), threshold.probabilityBelow(3))
+  }
+
+  func testAlarmGateGivesOneEventPerEpisode() {
+    var gate = AlarmGate(consecutive: 2, recovery: 3, cooldown: 0)
+    let pattern: [Bool] = [false, true, true, true, true, false, true, false, false, false, true, true]
+    let fired = pattern.map { gate.update(above: $0) }
+    XCTAssertEqual(fired, [false, false, true, false, false, false, false, false, false, false, false, true])
+  }
+}

@@ -1,0 +1,53 @@
+import ControlProtocol
+import XCTest
+
+final class ControlProtocolTests: XCTestCase {
+  func testEveryRequestRoundTrips() throws {
+    let requests: [ControlRequest] = [
+      .init(.info(section: nil)), .init(.info(section: "ingest"), json: true), .init(.streams),
+      .init(.stream(id: "plant 7/temp")), .init(.reset(id: "a.b")), .init(.reload), .init(.metrics),
+      .init(.ping, json: true),
+    ]
+    for request in requests {
+      XCTAssertEqual(try ControlRequest.parse(request.line + "\n"), request)
+    }
+  }
+
+  func testBadRequestsAreExplained() {
+    let cases: [(String, String)] = [
+      ("", "empty request"), ("frobnicate", "unknown command 'frobnicate'"), ("info disk", "unknown info section 'disk'"),
+      ("stream", "'stream' needs a stream id"), ("reload now", "'reload' takes no arguments"),
+      (String(repeating: "x", count: 5000), "request too long"),
+    ]
+    for (line, message) in cases {
+      XCTAssertThrowsError(try ControlRequest.parse(line)) { error in
+        XCTAssertTrue((error as? ControlError)?.message.hasPrefix(message) ?? false, "\(line.prefix(20)): \(error)")
+      }
+    }
+  }
+
+  func testRepliesRoundTrip() {
+    let ok = ControlReply(ok: true, body: "pong\n")
+    XCTAssertEqual(ControlReply.decode(ok.encoded), ok)
+    let failure = ControlReply.failure("no stream 'x'")
+    XCTAssertEqual(failure.encoded, "error: no stream 'x'\n")
+    XCTAssertEqual(ControlReply.decode(failure.encoded), failure)
+    XCTAssertFalse(ControlReply.decode("garbage").ok)
+  }
+
+  func testInfoRendersAsRedisTextAndAsJSON() {
+    let report = InfoReport([
+      .init("server", [("uptime_in_seconds", .int(12)), ("name", .text("a\"b"))]),
+      .init("ingest", [("rate", .double(2.5)), ("up", .bool(true)), ("n", .uint(3))]),
+    ])
+    XCTAssertEqual(report.text, "# Server\nuptime_in_seconds:12\nname:a\"b\n\n# Ingest\nrate:2.5\nup:1\nn:3\n")
+    XCTAssertEqual(report.json, #"{"server":{"uptime_in_seconds":12,"name":"a\"b"},"ingest":{"rate":2.5,"up":true,"n":3}}"# + "\n")
+  }
+
+  func testDefaultSocketPathFollowsSystemdThenXDG() {
+    XCTAssertEqual(
+      ControlPaths.defaultSocket(environment: ["RUNTIME_DIRECTORY": "/run/anomalyd", "XDG_RUNTIME_DIR": "/run/user/1"]),
+      "/run/anomalyd/control.sock")
+    XCTAssertEqual(ControlPaths.defaultSocket(environment: ["XDG_RUNTIME_DIR": "/run/user/1"]), "/run/user/1/anomalyd/control.sock")
+  }
+}
