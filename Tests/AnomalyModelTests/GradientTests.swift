@@ -21,7 +21,9 @@ final class GradientTests: XCTestCase {
     let delta: Float = 10  // large: stay in the quadratic part of the Huber loss
 
     model.predict(workspace)
-    let loss = target.withUnsafeBufferPointer { model.computeGradient(target: $0.baseAddress!, huberDelta: delta, workspace) }
+    let loss = target.withUnsafeBufferPointer {
+      model.computeGradient(target: $0.baseAddress!, huberDelta: delta, workspace)
+    }
     XCTAssertGreaterThan(loss, 0)
     let analytic = workspace.gradientCopy(count: shape.parameterCount)
 
@@ -39,14 +41,19 @@ final class GradientTests: XCTestCase {
         let original = model.parameters[i]
         let h: Float = 1e-2
         model.parameters[i] = original + h
-        let up = target.withUnsafeBufferPointer { model.lossForTesting(target: $0.baseAddress!, huberDelta: delta, workspace) }
+        let up = target.withUnsafeBufferPointer {
+          model.lossForTesting(target: $0.baseAddress!, huberDelta: delta, workspace)
+        }
         model.parameters[i] = original - h
-        let down = target.withUnsafeBufferPointer { model.lossForTesting(target: $0.baseAddress!, huberDelta: delta, workspace) }
+        let down = target.withUnsafeBufferPointer {
+          model.lossForTesting(target: $0.baseAddress!, huberDelta: delta, workspace)
+        }
         model.parameters[i] = original
         let numeric = (up - down) / (2 * h)
         let difference = abs(numeric - analytic[i])
         let tolerance = 2e-3 + 2e-2 * max(abs(numeric), abs(analytic[i]))
-        XCTAssertLessThanOrEqual(difference, tolerance, "\(name)[\(i - range.lowerBound)]: analytic \(analytic[i]) numeric \(numeric)")
+        XCTAssertLessThanOrEqual(
+          difference, tolerance, "\(name)[\(i - range.lowerBound)]: analytic \(analytic[i]) numeric \(numeric)")
         if difference > worst.0 { worst = (difference, i) }
         blockNorm += analytic[i] * analytic[i]
       }

@@ -13,7 +13,8 @@ final class ThresholdTests: XCTestCase {
     }
     let events = detect(series).enumerated().filter { $0.element.anomaly }.map(\.offset)
     for spike in spikes {
-      XCTAssertTrue(events.contains { (spike...(spike + 2)).contains($0) }, "spike at \(spike) missed; events \(events)")
+      XCTAssertTrue(
+        events.contains { (spike...(spike + 2)).contains($0) }, "spike at \(spike) missed; events \(events)")
     }
     let falseAlarms = events.filter { e in !spikes.contains { (($0)...($0 + 10)).contains(e) } }
     XCTAssertLessThanOrEqual(falseAlarms.count, 3, "false alarms at \(falseAlarms)")

@@ -15,7 +15,8 @@ final class ControlProtocolTests: XCTestCase {
 
   func testBadRequestsAreExplained() {
     let cases: [(String, String)] = [
-      ("", "empty request"), ("frobnicate", "unknown command 'frobnicate'"), ("info disk", "unknown info section 'disk'"),
+      ("", "empty request"), ("frobnicate", "unknown command 'frobnicate'"),
+      ("info disk", "unknown info section 'disk'"),
       ("stream", "'stream' needs a stream id"), ("reload now", "'reload' takes no arguments"),
       (String(repeating: "x", count: 5000), "request too long"),
     ]
@@ -41,13 +42,15 @@ final class ControlProtocolTests: XCTestCase {
       .init("ingest", [("rate", .double(2.5)), ("up", .bool(true)), ("n", .uint(3))]),
     ])
     XCTAssertEqual(report.text, "# Server\nuptime_in_seconds:12\nname:a\"b\n\n# Ingest\nrate:2.5\nup:1\nn:3\n")
-    XCTAssertEqual(report.json, #"{"server":{"uptime_in_seconds":12,"name":"a\"b"},"ingest":{"rate":2.5,"up":true,"n":3}}"# + "\n")
+    XCTAssertEqual(
+      report.json, #"{"server":{"uptime_in_seconds":12,"name":"a\"b"},"ingest":{"rate":2.5,"up":true,"n":3}}"# + "\n")
   }
 
   func testDefaultSocketPathFollowsSystemdThenXDG() {
     XCTAssertEqual(
       ControlPaths.defaultSocket(environment: ["RUNTIME_DIRECTORY": "/run/anomalyd", "XDG_RUNTIME_DIR": "/run/user/1"]),
       "/run/anomalyd/control.sock")
-    XCTAssertEqual(ControlPaths.defaultSocket(environment: ["XDG_RUNTIME_DIR": "/run/user/1"]), "/run/user/1/anomalyd/control.sock")
+    XCTAssertEqual(
+      ControlPaths.defaultSocket(environment: ["XDG_RUNTIME_DIR": "/run/user/1"]), "/run/user/1/anomalyd/control.sock")
   }
 }

@@ -11,7 +11,8 @@ final class ConfigLoaderTests: XCTestCase {
   /// The shipped, commented config file must parse and must restate the defaults exactly, so
   /// that its comments cannot drift from the code.
   func testShippedConfigFileStatesTheDefaults() throws {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../config/anomalyd.toml")
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "../../config/anomalyd.toml")
     let text = try String(contentsOf: url, encoding: .utf8)
     XCTAssertEqual(try ConfigLoader.load(fileContents: text, fileName: "anomalyd.toml"), DaemonConfiguration())
   }

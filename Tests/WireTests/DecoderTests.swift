@@ -81,7 +81,8 @@ final class JSONSampleTests: XCTestCase {
 
 final class BinaryFrameTests: XCTestCase {
   func testRoundTrip() throws {
-    let frame = BinaryFrame.encode(timestamps: [1, DecodedSamples.noTimestamp, -5], values: [1, 2, 3, 4, 5.5, -6], channels: 2)
+    let frame = BinaryFrame.encode(
+      timestamps: [1, DecodedSamples.noTimestamp, -5], values: [1, 2, 3, 4, 5.5, -6], channels: 2)
     XCTAssertEqual(frame.count, 8 + 3 * (8 + 16))
     let s = try SampleDecoder.decode(frame)
     XCTAssertEqual(s.channels, 2)

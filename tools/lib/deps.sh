@@ -1,0 +1,17 @@
+# Shared by tools/run, tools/test and .ci/run: install what the build and tests need on
+# Debian/Ubuntu, using sudo only when not already root.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+ensure_system_packages() {
+  if ! pkg-config --exists libzmq 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzmq3-dev pkg-config >/dev/null
+  fi
+}
+
+ensure_python_packages() {
+  if ! python3 -c 'import zmq, pytest' 2>/dev/null; then
+    python3 -m pip install --quiet pyzmq pytest 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages pyzmq pytest
+  fi
+}
