@@ -23,7 +23,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var maxGradientNorm = 1.0
 
   /// Slowest forgetting rate of the input normaliser (≈ 1 / memory in samples).
-  public var normaliserRate = 0.001
+  public var normaliserRate = 0.0001
   /// Normalised inputs are clipped to ±this many standard deviations.
   public var inputClip = 8.0
 
@@ -33,17 +33,23 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var thresholdLevel = 0.9
   /// Probability of a normal error exceeding the alarm threshold (SPOT's `q`).
   public var risk = 1e-3
-  /// How many recent errors the threshold is fitted to.
-  public var thresholdWindow = 512
+  /// Memory of the threshold's running fit, in errors (how fast it forgets).
+  public var thresholdWindow = 2048
   /// Refit the tail every this many samples.
   public var thresholdRefit = 16
+
+  /// Errors averaged for the trend tail (1 turns it off).
+  public var smoothing = 8
+  /// Onset filter length: a score not above every score of this many previous points is
+  /// halved (0 turns it off).
+  public var suppression = 100
 
   /// Consecutive exceedances needed to raise an event.
   public var alarmConsecutive = 1
   /// Consecutive normal points that close an episode.
   public var alarmRecovery = 10
   /// Minimum samples between two events of one stream.
-  public var alarmCooldown = 0
+  public var alarmCooldown = 100
 
   public init() {}
 
@@ -79,6 +85,8 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(1...65536).contains(thresholdRefit) {
       return ("threshold_refit", "must be between 1 and 65536")
     }
+    if !(1...4096).contains(smoothing) { return ("smoothing", "must be between 1 and 4096") }
+    if !(0...100_000).contains(suppression) { return ("suppression", "must be between 0 and 100000") }
     if !(1...10000).contains(alarmConsecutive) {
       return ("alarm_consecutive", "must be between 1 and 10000")
     }

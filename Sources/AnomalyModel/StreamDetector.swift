@@ -2,9 +2,10 @@
 public struct ScoredSample: Sendable, Equatable {
   /// Reconstruction error: root mean square over channels, in standard deviations.
   public var error: Double
-  /// `1 − P(error > this error)` under the stream's fitted error distribution; 0 in warm-up.
+  /// Anomaly score in [0, 1]: `S / (S + L)`, S = −log10 of the point's probability under the
+  /// stream's fitted error distributions, L = −log10 risk (see `ErrorScorer`); 0 in warm-up.
   public var score: Double
-  /// The score above which a point is anomalous (`1 − risk`).
+  /// The score above which a point is anomalous: ½, where the probability equals `risk`.
   public var threshold: Double
   /// The error above which a point is anomalous, the adaptive threshold in error units.
   public var errorThreshold: Double
@@ -20,7 +21,6 @@ public struct ScoredSample: Sendable, Equatable {
 public final class DetectorWorkspace {
   public let model = ModelWorkspace()
   var input: [Float] = []
-  var sortScratch: [Float] = []
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
   /// |value − expected| per channel for the last processed sample.
@@ -44,7 +44,7 @@ public final class StreamDetector {
   public let channels: Int
   public let model: GRUAttentionModel
   public private(set) var normaliser: RunningNormaliser
-  public private(set) var threshold: TailThreshold
+  public private(set) var threshold: ErrorScorer
   public private(set) var gate: AlarmGate
   /// Samples processed since the detector was created or reset.
   public private(set) var samples: UInt64 = 0
@@ -55,14 +55,8 @@ public final class StreamDetector {
     model = GRUAttentionModel(
       shape: configuration.modelShape(channels: channels), seed: configuration.seed)
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
-    threshold = StreamDetector.makeThreshold(configuration)
+    threshold = ErrorScorer(configuration: configuration)
     gate = StreamDetector.makeGate(configuration)
-  }
-
-  private static func makeThreshold(_ c: DetectorConfiguration) -> TailThreshold {
-    TailThreshold(
-      level: c.thresholdLevel, risk: c.risk, capacity: c.thresholdWindow,
-      refitInterval: c.thresholdRefit)
   }
 
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
@@ -74,7 +68,7 @@ public final class StreamDetector {
   public func reset() {
     model.reset(seed: configuration.seed)
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
-    threshold = StreamDetector.makeThreshold(configuration)
+    threshold = ErrorScorer(configuration: configuration)
     gate = StreamDetector.makeGate(configuration)
     samples = 0
   }
@@ -117,10 +111,9 @@ public final class StreamDetector {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
       if samples > warmup / 4 { threshold.record(error) }
-      if samples == warmup { threshold.calibrate(scratch: &workspace.sortScratch) }
+      if samples == warmup { threshold.calibrate() }
     } else {
-      result.score = threshold.score(error, scratch: &workspace.sortScratch)
-      result.aboveThreshold = result.score > threshold.alarmScore
+      (result.score, result.aboveThreshold) = threshold.score(error)
       result.anomaly = gate.update(above: result.aboveThreshold)
     }
     result.errorThreshold = threshold.alarmError

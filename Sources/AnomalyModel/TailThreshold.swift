@@ -6,7 +6,7 @@
 
 /// An adaptive per-stream alarm threshold on reconstruction errors, in the manner of SPOT
 /// (Siffer et al., KDD 2017): extreme-value theory says the excesses of errors over a high
-/// quantile `t` follow a Generalised Pareto Distribution, so the error that is exceeded with
+/// quantile `t` follow a Generalised Pareto Distribution, so the error exceeded with
 /// probability `risk` is
 ///
 ///     z_q = t + (σ/γ)·((risk/ζ)^(−γ) − 1),    ζ = P(error > t) ≈ 1 − level
@@ -17,21 +17,23 @@
 /// extrapolates far too low, and on plain Gaussian noise it made the alarm rate ten times the
 /// nominal `risk`; an exponential-or-heavier tail errs on the side of fewer false alarms.
 ///
-/// Unlike the original SPOT, `t` and the fit are re-estimated every `refitInterval` errors
-/// from a ring of the most recent `capacity` errors, so the threshold follows a stream whose
-/// noise level changes. Errors above `z_q` enter the ring clipped to `z_q`: one anomaly
-/// cannot inflate the tail, while a lasting regime change still raises it step by step.
+/// The warm-up errors are fitted exactly (sorted, empirical quantile, moments). After that the
+/// fit is kept up to date in constant memory and time, so that it follows a stream whose noise
+/// changes: `t` tracks the `level` quantile by stochastic approximation, and ζ and the excess
+/// moments are exponentially weighted averages with a memory of about `memory` errors. Errors
+/// above `z_q` enter clipped to `z_q`: one anomaly cannot inflate the tail, while a lasting
+/// regime change still raises it step by step.
 ///
-/// The anomaly score is the fitted distribution's probability of a smaller error,
-/// `1 − P(error > e)`, in [0, 1]; the alarm fires when the score exceeds `1 − risk`.
+/// `logExceedance(e)` gives `ln P(error > e)` under the fit; `ErrorScorer` turns it into the
+/// anomaly score.
 public struct TailThreshold: Sendable, Equatable {
   public let level: Double
   public let risk: Double
+  public let memory: Int
   public let refitInterval: Int
 
-  public private(set) var ring: [Float]
-  public private(set) var filled = 0
-  private var next = 0
+  /// Errors recorded during the warm-up; emptied once calibrated.
+  private var warmupErrors: [Float] = []
   private var sinceRefit = 0
   public private(set) var isCalibrated = false
 
@@ -40,105 +42,119 @@ public struct TailThreshold: Sendable, Equatable {
   public private(set) var shape: Double = 0
   public private(set) var scale: Double = 0
   public private(set) var alarmError: Double = .infinity
-  /// The measured fraction of ring errors above `tailStart` (ζ).
+  /// The fraction of errors above `tailStart` (ζ).
   public private(set) var tailFraction: Double = 0
+  /// Running means of the excesses over `t` and of their squares, and of the errors.
+  private var excessMean = 0.0
+  private var excessSquareMean = 0.0
+  private var errorMean = 0.0
 
-  public init(level: Double, risk: Double, capacity: Int, refitInterval: Int) {
-    precondition(level > 0 && level < 1 && risk > 0 && risk < 1 - level && capacity >= 8)
+  public init(level: Double, risk: Double, memory: Int, refitInterval: Int) {
+    precondition(level > 0 && level < 1 && risk > 0 && risk < 1 - level && memory >= 8)
     self.level = level
     self.risk = risk
+    self.memory = memory
     self.refitInterval = max(1, refitInterval)
-    ring = Array(repeating: 0, count: capacity)
   }
-
-  /// The score at which an alarm fires.
-  public var alarmScore: Double { 1 - risk }
 
   /// Adds an error seen during warm-up (no score is produced).
   public mutating func record(_ error: Double) {
-    push(Float(error))
+    warmupErrors.append(error.isFinite ? Float(error) : 0)
   }
 
   /// Fits the tail to what was recorded so far and starts scoring.
-  public mutating func calibrate(scratch: inout [Float]) {
-    refit(scratch: &scratch)
+  public mutating func calibrate() {
+    let sorted = warmupErrors.sorted()
+    warmupErrors = []
     isCalibrated = true
+    guard !sorted.isEmpty else { return }
+    let index = Swift.min(sorted.count - 1, Int((Double(sorted.count) * level).rounded(.down)))
+    tailStart = Double(sorted[index])
+    var count = 0
+    var sum = 0.0
+    var squares = 0.0
+    for value in sorted where Double(value) > tailStart {
+      let y = Double(value) - tailStart
+      count += 1
+      sum += y
+      squares += y * y
+    }
+    tailFraction = Swift.max(Double(count), 1) / Double(sorted.count)
+    excessMean = count > 0 ? sum / Double(count) : 0
+    excessSquareMean = count > 0 ? squares / Double(count) : 0
+    errorMean = sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
+    fit()
   }
 
-  /// Scores `error` against the current fit, then records it (clipped at `z_q`) and refits
-  /// when due. Returns the score in [0, 1].
-  public mutating func score(_ error: Double, scratch: inout [Float]) -> Double {
-    let result = probabilityBelow(error)
-    push(Float(Swift.min(error, alarmError)))
-    sinceRefit += 1
-    if sinceRefit >= refitInterval { refit(scratch: &scratch) }
+  /// Scores `error` against the current fit, then learns from it (clipped at `z_q`).
+  /// Returns `ln P(error > e)`.
+  public mutating func score(_ error: Double) -> Double {
+    let result = logExceedance(error)
+    update(Swift.min(error.isNaN ? 0 : error, alarmError))
     return result
   }
 
-  /// `1 − P(error > e)` under the fitted model: linear below the tail start, GPD above it.
+  /// `1 − P(error > e)` under the fitted model.
   public func probabilityBelow(_ e: Double) -> Double {
-    guard isCalibrated, e.isFinite else { return e.isNaN ? 0 : (isCalibrated ? 1 : 0) }
+    guard isCalibrated else { return 0 }
+    return 1 - exp(logExceedance(e))
+  }
+
+  /// `ln P(error > e)`: linear interpolation below the tail start, the GPD above it. Computed
+  /// in logs so that very surprising errors keep distinct values instead of all rounding to
+  /// probability 0. 0 before calibration.
+  public func logExceedance(_ e: Double) -> Double {
+    guard isCalibrated, !e.isNaN else { return 0 }
     if e <= tailStart {
       guard tailStart > 0 else { return 0 }
-      return (1 - tailFraction) * Swift.max(0, e) / tailStart
+      return log(1 - (1 - tailFraction) * Swift.max(0, e) / tailStart)
     }
+    guard e.isFinite else { return -.infinity }
     let excess = e - tailStart
-    let exceedance: Double
-    if abs(shape) < 1e-6 {
-      exceedance = tailFraction * exp(-excess / scale)
-    } else {
-      let base = 1 + shape * excess / scale
-      exceedance = base <= 0 ? 0 : tailFraction * pow(base, -1 / shape)
+    if abs(shape) < 1e-6 { return log(tailFraction) - excess / scale }
+    return log(tailFraction) - log1p(shape * excess / scale) / shape
+  }
+
+  private mutating func update(_ x: Double) {
+    let rate = 1 / Double(memory)
+    let above = x > tailStart
+    tailFraction += rate * ((above ? 1 : 0) - tailFraction)
+    errorMean += rate * (x - errorMean)
+    if above {
+      let y = x - tailStart
+      let excessRate = Swift.min(1, rate / (1 - level))
+      excessMean += excessRate * (y - excessMean)
+      excessSquareMean += excessRate * (y * y - excessSquareMean)
     }
-    return Swift.min(1, Swift.max(0, 1 - exceedance))
+    // Stochastic approximation of the `level` quantile, in steps proportional to the error
+    // scale: it settles where P(error > t) = 1 − level.
+    tailStart += 10 * rate * Swift.max(errorMean, 1e-12) * ((above ? 1 : 0) - (1 - level))
+    tailStart = Swift.max(0, tailStart)
+    sinceRefit += 1
+    if sinceRefit >= refitInterval { fit() }
   }
 
-  private mutating func push(_ value: Float) {
-    ring[next] = value.isFinite ? value : 0
-    next = next + 1 == ring.count ? 0 : next + 1
-    filled = Swift.min(filled + 1, ring.count)
-  }
-
-  private mutating func refit(scratch: inout [Float]) {
+  private mutating func fit() {
     sinceRefit = 0
-    guard filled >= 8 else { return }
-    scratch.removeAll(keepingCapacity: true)
-    scratch.append(contentsOf: ring[0..<filled])
-    scratch.sort()
-    let index = Swift.min(filled - 1, Int((Double(filled) * level).rounded(.down)))
-    let start = Double(scratch[index])
-    var count = 0
-    var sum = 0.0
-    var sumSquares = 0.0
-    for value in scratch[(index + 1)...] where Double(value) > start {
-      let y = Double(value) - start
-      count += 1
-      sum += y
-      sumSquares += y * y
-    }
-    tailStart = start
-    tailFraction = Swift.max(Double(count), 1) / Double(filled)
-    let floorScale = Swift.max(1e-6, 1e-3 * abs(start))
-    if count >= 3 {
-      let m = sum / Double(count)
-      let v = Swift.max(sumSquares / Double(count) - m * m, 0)
-      if v > 0 {
-        let ratio = m * m / v
-        shape = Swift.min(0.5, Swift.max(0, 0.5 * (1 - ratio)))
-        scale = Swift.max(floorScale, 0.5 * m * (1 + ratio))
-      } else {
-        shape = 0
-        scale = Swift.max(floorScale, m)
-      }
+    let floorScale = Swift.max(1e-6, 1e-3 * abs(tailStart))
+    let m = excessMean
+    let v = Swift.max(excessSquareMean - m * m, 0)
+    if m > 0 && v > 0 {
+      let ratio = m * m / v
+      shape = Swift.min(0.5, Swift.max(0, 0.5 * (1 - ratio)))
+      scale = Swift.max(floorScale, 0.5 * m * (1 + ratio))
     } else {
       shape = 0
-      scale = Swift.max(floorScale, count > 0 ? sum / Double(count) : 0)
+      scale = Swift.max(floorScale, m)
     }
-    let ratio = risk / tailFraction
-    if abs(shape) < 1e-6 {
-      alarmError = start - scale * log(ratio)
+    let zeta = Swift.min(1, Swift.max(tailFraction, 1 / Double(memory)))
+    let ratio = risk / zeta
+    if ratio >= 1 {
+      alarmError = tailStart
+    } else if abs(shape) < 1e-6 {
+      alarmError = tailStart - scale * log(ratio)
     } else {
-      alarmError = start + scale / shape * (pow(ratio, -shape) - 1)
+      alarmError = tailStart + scale / shape * (pow(ratio, -shape) - 1)
     }
   }
 }

@@ -132,6 +132,8 @@ public enum ConfigLoader {
     try r.read("risk", &d.risk)
     try r.read("threshold_window", &d.thresholdWindow)
     try r.read("threshold_refit", &d.thresholdRefit)
+    try r.read("smoothing", &d.smoothing)
+    try r.read("suppression", &d.suppression)
     try r.read("alarm_consecutive", &d.alarmConsecutive)
     try r.read("alarm_recovery", &d.alarmRecovery)
     try r.read("alarm_cooldown", &d.alarmCooldown)

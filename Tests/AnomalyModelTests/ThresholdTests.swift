@@ -39,14 +39,24 @@ final class ThresholdTests: XCTestCase {
 
   func testTailThresholdMatchesAKnownExponentialTail() {
     // For Exp(1) errors, P(X > z) = risk gives z = −ln(risk) = 6.91 for risk 1e-3.
-    var threshold = TailThreshold(level: 0.9, risk: 1e-3, capacity: 4096, refitInterval: 64)
+    var threshold = TailThreshold(level: 0.9, risk: 1e-3, memory: 4096, refitInterval: 64)
     var rng = SplitMix64(seed: 21)
-    var scratch: [Float] = []
-    for _ in 0..<4096 { threshold.record(-log(max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300))) }
-    threshold.calibrate(scratch: &scratch)
+    func exponential() -> Double { -log(max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300)) }
+    for _ in 0..<4096 { threshold.record(exponential()) }
+    threshold.calibrate()
     XCTAssertEqual(threshold.alarmError, -log(1e-3), accuracy: 1.2)
     XCTAssertEqual(threshold.tailStart, -log(0.1), accuracy: 0.15)
     XCTAssertEqual(threshold.probabilityBelow(threshold.alarmError), 1 - 1e-3, accuracy: 1e-6)
+    XCTAssertEqual(threshold.logExceedance(threshold.alarmError), log(1e-3), accuracy: 1e-9)
+    XCTAssertLessThan(threshold.logExceedance(1000), -50, "far tail must not round to probability 0")
+    XCTAssertLessThan(threshold.logExceedance(1000), threshold.logExceedance(500))
+    // Streaming: the running fit stays near the truth over 100,000 more errors…
+    for _ in 0..<100_000 { _ = threshold.score(exponential()) }
+    XCTAssertEqual(threshold.alarmError, -log(1e-3), accuracy: 1.2)
+    XCTAssertEqual(threshold.tailStart, -log(0.1), accuracy: 0.3)
+    // …and follows a stream whose errors become three times larger.
+    for _ in 0..<40_000 { _ = threshold.score(3 * exponential()) }
+    XCTAssertEqual(threshold.alarmError, -3 * log(1e-3), accuracy: 3.6)
     XCTAssertLessThan(threshold.probabilityBelow(1), threshold.probabilityBelow(3))
   }
 

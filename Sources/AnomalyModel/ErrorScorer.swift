@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Turns reconstruction errors into an anomaly score in [0, 1] and an above-threshold
+/// decision, with two adaptive tails and an onset filter.
+///
+/// - The **point tail** fits the stream's recent errors (`TailThreshold`): a single reading far
+///   off its reconstruction is surprising.
+/// - The **trend tail** fits the mean of the last `smoothing` errors, as HTM's anomaly
+///   likelihood does with its short-term average: a run of moderately bad reconstructions (a
+///   changed shape, more noise) is surprising even when no single point is.
+///
+/// With `P = min(P_point, P_trend)`, the surprise is `S = −log10 P` and the score is
+/// `S / (S + L)` with `L = −log10 risk`: 0 for an ordinary point, exactly ½ at the alarm level
+/// (`P = risk`), approaching 1 as the point gets less probable. Unlike `1 − P` it does not round
+/// to 1 for every very unlikely point, so scores stay comparable and rankable. The point is
+/// above the threshold when its score exceeds ½.
+///
+/// The **onset filter** (`suppression` > 0): a score that does not exceed every raw score of
+/// the previous `suppression` points is halved. The first point of an excursion keeps its
+/// surprise; the points after it, which only repeat it, do not, so a ranking of scores (and a
+/// threshold on them) sees one incident once. Above-threshold decisions use the raw score.
+public struct ErrorScorer: Sendable, Equatable {
+  public private(set) var point: TailThreshold
+  public private(set) var trend: TailThreshold
+  public let smoothing: Int
+  public let suppression: Int
+  private var recentErrors: [Double]
+  private var recentErrorsNext = 0
+  private var recentErrorSum = 0.0
+  private var recentScores: [Double]
+  private var recentScoresNext = 0
+
+  public init(configuration c: DetectorConfiguration) {
+    point = TailThreshold(
+      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit)
+    trend = point
+    smoothing = max(1, c.smoothing)
+    suppression = max(0, c.suppression)
+    recentErrors = Array(repeating: 0, count: smoothing)
+    recentScores = Array(repeating: 0, count: suppression)
+  }
+
+  /// The score above which a point is anomalous.
+  public var alarmScore: Double { 0.5 }
+  /// The point tail's alarm level, in error units.
+  public var alarmError: Double { point.alarmError }
+  public var isCalibrated: Bool { point.isCalibrated }
+
+  private mutating func smoothed(_ error: Double) -> Double {
+    recentErrorSum += error - recentErrors[recentErrorsNext]
+    recentErrors[recentErrorsNext] = error
+    recentErrorsNext = (recentErrorsNext + 1) % smoothing
+    return Swift.max(0, recentErrorSum / Double(smoothing))
+  }
+
+  /// Records an error seen during warm-up.
+  public mutating func record(_ error: Double) {
+    point.record(error)
+    trend.record(smoothed(error))
+  }
+
+  public mutating func calibrate() {
+    point.calibrate()
+    trend.calibrate()
+  }
+
+  /// Scores one error; returns the reported score and whether the point is above threshold.
+  public mutating func score(_ error: Double) -> (score: Double, above: Bool) {
+    let pointLog = point.score(error)
+    let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
+    let surprise = -Swift.min(pointLog, trendLog) / log(10.0)
+    let level = -log10(point.risk)
+    let raw = surprise.isFinite ? Swift.max(0, surprise) / (Swift.max(0, surprise) + level) : 1
+    let above = raw > alarmScore
+    guard suppression > 0 else { return (raw, above) }
+    var recentMax = 0.0
+    for s in recentScores { recentMax = Swift.max(recentMax, s) }
+    recentScores[recentScoresNext] = raw
+    recentScoresNext = (recentScoresNext + 1) % suppression
+    return (raw > recentMax ? raw : raw * 0.5, above)
+  }
+}
