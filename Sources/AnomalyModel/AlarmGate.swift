@@ -36,4 +36,18 @@ public struct AlarmGate: Sendable, Equatable {
     sinceEvent = 0
     return true
   }
+
+  func encode(into w: inout StateWriter) {
+    w.write(inEpisode)
+    w.write(aboveRun)
+    w.write(belowRun)
+    w.write(sinceEvent)
+  }
+
+  mutating func decode(from r: inout StateReader) throws(StateError) {
+    inEpisode = try r.readBool()
+    aboveRun = try r.readInt()
+    belowRun = try r.readInt()
+    sinceEvent = try r.readInt()
+  }
 }

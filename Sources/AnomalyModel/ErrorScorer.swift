@@ -83,4 +83,32 @@ public struct ErrorScorer: Sendable, Equatable {
     recentScoresNext = (recentScoresNext + 1) % suppression
     return (raw > recentMax ? raw : raw * 0.5, above)
   }
+
+  func encode(into w: inout StateWriter) {
+    point.encode(into: &w)
+    trend.encode(into: &w)
+    w.write(recentErrors)
+    w.write(recentErrorsNext)
+    w.write(recentErrorSum)
+    w.write(recentScores)
+    w.write(recentScoresNext)
+  }
+
+  mutating func decode(from r: inout StateReader) throws(StateError) {
+    try point.decode(from: &r)
+    try trend.decode(from: &r)
+    let errors = try r.readDoubles()
+    let errorsNext = try r.readInt()
+    let errorSum = try r.readDouble()
+    let scores = try r.readDoubles()
+    let scoresNext = try r.readInt()
+    guard errors.count == recentErrors.count, scores.count == recentScores.count,
+      (0..<max(1, errors.count)).contains(errorsNext), (0..<max(1, scores.count)).contains(scoresNext)
+    else { throw .invalid("scorer windows") }
+    recentErrors = errors
+    recentErrorsNext = errorsNext
+    recentErrorSum = errorSum
+    recentScores = scores
+    recentScoresNext = scoresNext
+  }
 }

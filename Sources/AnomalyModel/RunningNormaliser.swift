@@ -55,4 +55,17 @@ public struct RunningNormaliser: Sendable, Equatable {
     self.count = count
     return true
   }
+
+  func encode(into w: inout StateWriter) {
+    w.write(mean)
+    w.write(variance)
+    w.write(count)
+  }
+
+  mutating func decode(from r: inout StateReader) throws(StateError) {
+    let mean = try r.readDoubles(max: 4096)
+    let variance = try r.readDoubles(max: 4096)
+    let count = try r.read(UInt64.self)
+    guard restore(mean: mean, variance: variance, count: count) else { throw .invalid("normaliser") }
+  }
 }

@@ -43,11 +43,11 @@ public final class StreamDetector {
   public let configuration: DetectorConfiguration
   public let channels: Int
   public let model: GRUAttentionModel
-  public private(set) var normaliser: RunningNormaliser
-  public private(set) var threshold: ErrorScorer
-  public private(set) var gate: AlarmGate
+  public internal(set) var normaliser: RunningNormaliser
+  public internal(set) var threshold: ErrorScorer
+  public internal(set) var gate: AlarmGate
   /// Samples processed since the detector was created or reset.
-  public private(set) var samples: UInt64 = 0
+  public internal(set) var samples: UInt64 = 0
 
   public init(configuration: DetectorConfiguration, channels: Int) {
     self.configuration = configuration

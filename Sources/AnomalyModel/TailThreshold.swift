@@ -157,4 +157,28 @@ public struct TailThreshold: Sendable, Equatable {
       alarmError = tailStart + scale / shape * (pow(ratio, -shape) - 1)
     }
   }
+
+  func encode(into w: inout StateWriter) {
+    w.write(warmupErrors)
+    w.write(sinceRefit)
+    w.write(isCalibrated)
+    for v in [tailStart, shape, scale, alarmError, tailFraction, excessMean, excessSquareMean, errorMean] { w.write(v) }
+  }
+
+  mutating func decode(from r: inout StateReader) throws(StateError) {
+    warmupErrors = try r.readFloats(max: 10_000_000)
+    sinceRefit = try r.readInt()
+    isCalibrated = try r.readBool()
+    tailStart = try r.readDouble()
+    shape = try r.readDouble()
+    scale = try r.readDouble()
+    alarmError = try r.readDouble()
+    tailFraction = try r.readDouble()
+    excessMean = try r.readDouble()
+    excessSquareMean = try r.readDouble()
+    errorMean = try r.readDouble()
+    guard [tailStart, shape, scale, tailFraction, excessMean, excessSquareMean, errorMean].allSatisfy(\.isFinite),
+      !alarmError.isNaN
+    else { throw .invalid("threshold") }
+  }
 }

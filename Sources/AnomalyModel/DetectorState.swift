@@ -1,0 +1,114 @@
+/// Saving and restoring a detector exactly, for checkpoints that survive restarts.
+///
+///     "ADST"  magic
+///     u16     format version (1)
+///     u32     payload length
+///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
+///     u32     CRC-32 of the payload
+///
+/// The configuration travels with the state: a restored stream keeps the settings it learned
+/// under, as a running stream does across a reload.
+extension StreamDetector {
+  public static let stateVersion: UInt16 = 1
+  static let stateMagic: [UInt8] = Array("ADST".utf8)
+
+  public func encodeState() -> [UInt8] {
+    var payload = StateWriter()
+    configuration.encode(into: &payload)
+    payload.write(channels)
+    payload.write(samples)
+    normaliser.encode(into: &payload)
+    threshold.encode(into: &payload)
+    gate.encode(into: &payload)
+    let book = model.bookkeeping
+    payload.write(book.windowCount)
+    payload.write(book.windowNext)
+    payload.write(book.hasStep)
+    payload.write(UnsafeBufferPointer(model.rawStorage))
+    var out = StateWriter()
+    for b in StreamDetector.stateMagic { out.write(b) }
+    out.write(StreamDetector.stateVersion)
+    out.write(UInt32(payload.bytes.count))
+    var bytes = out.bytes + payload.bytes
+    var crc = StateWriter()
+    crc.write(CRC32.checksum(payload.bytes[...]))
+    bytes += crc.bytes
+    return bytes
+  }
+
+  /// Rebuilds a detector from `encodeState()` output; throws on anything malformed.
+  public static func decodeState(_ bytes: [UInt8]) throws(StateError) -> StreamDetector {
+    guard bytes.count >= 14 else { throw .truncated }
+    guard Array(bytes[0..<4]) == stateMagic else { throw .badMagic }
+    var header = StateReader(bytes, offset: 4)
+    let version = try header.read(UInt16.self)
+    guard version == stateVersion else { throw .unsupportedVersion(version) }
+    let length = Int(try header.read(UInt32.self))
+    guard bytes.count == 10 + length + 4 else { throw .truncated }
+    var trailer = StateReader(bytes, offset: 10 + length)
+    guard try trailer.read(UInt32.self) == CRC32.checksum(bytes[10..<(10 + length)]) else {
+      throw .checksumMismatch
+    }
+    var r = StateReader(Array(bytes[0..<(10 + length)]), offset: 10)
+    let configuration = try DetectorConfiguration(decoding: &r)
+    let channels = try r.readInt()
+    guard (1...4096).contains(channels) else { throw .invalid("channel count \(channels)") }
+    let detector = StreamDetector(configuration: configuration, channels: channels)
+    detector.samples = try r.read(UInt64.self)
+    try detector.normaliser.decode(from: &r)
+    try detector.threshold.decode(from: &r)
+    try detector.gate.decode(from: &r)
+    let windowCount = try r.readInt()
+    let windowNext = try r.readInt()
+    let hasStep = try r.readBool()
+    let storage = try r.readFloats()
+    let target = detector.model.rawStorage
+    guard storage.count == target.count else { throw .invalid("model size \(storage.count), expected \(target.count)") }
+    guard storage.allSatisfy(\.isFinite) else { throw .invalid("non-finite model weights") }
+    _ = target.initialize(from: storage)
+    guard detector.model.restoreBookkeeping(windowCount: windowCount, windowNext: windowNext, hasStep: hasStep) else {
+      throw .invalid("window bookkeeping")
+    }
+    guard r.isAtEnd else { throw .invalid("trailing bytes") }
+    return detector
+  }
+}
+
+extension DetectorConfiguration {
+  func encode(into w: inout StateWriter) {
+    for v in [hidden, attentionDim, window] { w.write(v) }
+    w.write(seed)
+    for v in [learningRate, anomalyLearningFactor, huberDelta, maxGradientNorm, normaliserRate, inputClip] { w.write(v) }
+    w.write(warmup)
+    w.write(thresholdLevel)
+    w.write(risk)
+    for v in [thresholdWindow, thresholdRefit, smoothing, suppression, alarmConsecutive, alarmRecovery, alarmCooldown] {
+      w.write(v)
+    }
+  }
+
+  init(decoding r: inout StateReader) throws(StateError) {
+    self.init()
+    hidden = try r.readInt()
+    attentionDim = try r.readInt()
+    window = try r.readInt()
+    seed = try r.read(UInt64.self)
+    learningRate = try r.readDouble()
+    anomalyLearningFactor = try r.readDouble()
+    huberDelta = try r.readDouble()
+    maxGradientNorm = try r.readDouble()
+    normaliserRate = try r.readDouble()
+    inputClip = try r.readDouble()
+    warmup = try r.readInt()
+    thresholdLevel = try r.readDouble()
+    risk = try r.readDouble()
+    thresholdWindow = try r.readInt()
+    thresholdRefit = try r.readInt()
+    smoothing = try r.readInt()
+    suppression = try r.readInt()
+    alarmConsecutive = try r.readInt()
+    alarmRecovery = try r.readInt()
+    alarmCooldown = try r.readInt()
+    if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
+  }
+}
