@@ -21,6 +21,10 @@ let package = Package(
     .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
     // A thin Swift binding over libzmq: sockets owned by one thread, errors carrying errno.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+    // The system SQLite (Debian: libsqlite3-dev), for checkpoints of learned state.
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    // Checkpoints of learned per-stream state in one SQLite database.
+    .target(name: "StateStore", dependencies: ["CSQLite"]),
     // The numeric model and per-stream detection pipeline. No I/O, no Foundation.
     .target(name: "AnomalyModel"),
     // Decoders for incoming samples and the encoder for score events. Pure functions, fuzzable.
@@ -36,7 +40,7 @@ let package = Package(
     .target(
       name: "AnomalyDaemon",
       dependencies: [
-        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig",
+        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig", "StateStore",
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
@@ -57,6 +61,7 @@ let package = Package(
     ),
     .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel"]),
     .testTarget(name: "WireTests", dependencies: ["Wire"]),
+    .testTarget(name: "StateStoreTests", dependencies: ["StateStore"]),
     .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
     .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel"]),
   ]

@@ -132,6 +132,26 @@ extension Daemon {
             ("seed", .uint(d.seed)),
           ]))
     }
+    if want("persistence") {
+      let last = persistence.lastCheckpointMs.load(ordering: .relaxed)
+      sections.append(
+        .init(
+          "persistence",
+          [
+            ("state_file", .text(stateFile.withLock { $0 } ?? "none (persistence off)")),
+            ("checkpoint_interval_seconds", .double(config.server.checkpointInterval)),
+            ("streams_restored", .uint(persistence.restored.value)),
+            ("restore_failures", .uint(persistence.restoreFailures.value)),
+            ("checkpoints_written", .uint(persistence.checkpoints.value)),
+            ("checkpoint_streams_written", .uint(persistence.streamsWritten.value)),
+            ("checkpoint_failures", .uint(persistence.failures.value)),
+            (
+              "last_checkpoint_age_seconds",
+              .double(last == 0 ? -1 : (Date().timeIntervalSince1970 * 1000 - Double(last)).rounded() / 1000)
+            ),
+            ("last_error", .text(persistence.lastError.withLock { $0 })),
+          ]))
+    }
     if want("publish") {
       sections.append(
         .init(

@@ -3,6 +3,7 @@ import ControlProtocol
 import DaemonConfig
 import Foundation
 import Logging
+import StateStore
 import Synchronization
 import Wire
 import ZeroMQ
@@ -35,6 +36,13 @@ public final class Daemon: Sendable {
   /// The systemd notification channel (a no-op outside systemd).
   public var systemd: SystemdNotifier { notifier }
   let rates = RateTracker()
+  let persistence = PersistenceCounters()
+  let environment: [String: String]
+  /// The checkpoint file in use, or nil when persistence is off.
+  let stateFile = Mutex<String?>(nil)
+  private let checkpointQueue = BlockingQueue<[CheckpointStore.Row]>(capacity: Int.max)
+  private let checkpointerStop = StopFlag()
+  private let lastCheckpointRequest = Mutex(ProcessInfo.processInfo.systemUptime)
 
   private let ingestStop = StopFlag()
   private let workerStop = StopFlag()
@@ -58,6 +66,7 @@ public final class Daemon: Sendable {
     publishQueue = BlockingQueue(capacity: configuration.publish.queueCapacity)
     context = try Context()
     notifier = SystemdNotifier(environment: environment)
+    self.environment = environment
   }
 
   public var boundEndpoints: Endpoints? { endpoints.withLock { $0 } }
@@ -66,13 +75,23 @@ public final class Daemon: Sendable {
   /// running) if an endpoint or the control socket cannot be used.
   public func start(controlSocketPath: String) throws -> Endpoints {
     let config = configuration.withLock { $0 }
+    let (store, restored) = openState(config)
     for index in 0..<workerCount {
       let worker = Worker(
-        index: index, queue: workerQueues[index], output: publishQueue, counters: counters, settings: settings,
-        logger: logger)
+        index: index, queue: workerQueues[index], output: publishQueue,
+        checkpoints: store == nil ? nil : checkpointQueue,
+        counters: counters, settings: settings, logger: logger)
+      worker.restore(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
       addThread("worker-\(index)", ThreadHandle(name: "anomalyd-worker-\(index)") { owned.run { stop.isSet } })
+    }
+
+    if let store {
+      nonisolated(unsafe) let checkpointer = Checkpointer(
+        store: store, queue: checkpointQueue, counters: persistence, logger: logger)
+      let stop = checkpointerStop
+      addThread("checkpointer", ThreadHandle(name: "anomalyd-checkpoint") { checkpointer.run { stop.isSet } })
     }
 
     let publishEndpoint = Mutex("")
@@ -160,18 +179,29 @@ public final class Daemon: Sendable {
   private func stopAll() {
     ingestStop.set()
     join("ingest")
+    // A final checkpoint: queued behind every accepted sample, so it includes them all.
+    if stateFile.withLock({ $0 }) != nil { requestCheckpoint() }
     workerStop.set()
     for index in 0..<workerCount { join("worker-\(index)") }
+    checkpointerStop.set()
+    join("checkpointer")
     publisherStop.set()
     join("publisher")
     controlStop.set()
     join("control")
   }
 
-  /// Called about once a second by the main thread: rates and the metrics textfile.
+  /// Called about once a second by the main thread: rates, checkpoints, the metrics textfile.
   public func tick() {
     rates.update(scored: counters.samplesScored.value, received: counters.messagesReceived.value)
     let config = configuration.withLock { $0.server }
+    let now = ProcessInfo.processInfo.systemUptime
+    let due = lastCheckpointRequest.withLock { last in
+      guard now - last >= config.checkpointInterval else { return false }
+      last = now
+      return true
+    }
+    if due && stateFile.withLock({ $0 }) != nil { requestCheckpoint() }
     if !config.metricsTextfile.isEmpty, rates.shouldWriteMetrics(every: config.metricsInterval) {
       writeMetricsFile(config.metricsTextfile)
     }
@@ -185,6 +215,48 @@ public final class Daemon: Sendable {
     } catch {
       RateLimitedLog.shared.note("metrics_textfile", logger, "cannot write metrics to \(path): \(error)")
     }
+  }
+
+  /// Asks every worker to hand over the streams that changed since the last checkpoint.
+  func requestCheckpoint() {
+    for queue in workerQueues { queue.push(.checkpoint) }
+  }
+
+  /// Opens the state store and reads back every saved stream, split by owning worker.
+  /// Unusable saved states are moved to the store's quarantine table; an unusable state
+  /// directory turns persistence off with an error in the log and in `info persistence`.
+  private func openState(_ config: DaemonConfiguration) -> (CheckpointStore?, [[CheckpointStore.Row]]) {
+    var restored = Array(repeating: [CheckpointStore.Row](), count: workerCount)
+    guard let directory = StateFiles.directory(configured: config.server.stateDirectory, environment: environment)
+    else { return (nil, restored) }
+    let store: CheckpointStore
+    let rows: [CheckpointStore.Row]
+    do {
+      store = try StateFiles.open(directory: directory, logger: logger)
+      rows = try store.loadAll()
+    } catch {
+      persistence.failures.add(1)
+      persistence.lastError.withLock { $0 = "\(error)" }
+      logger.error("persistence is OFF: cannot use state directory \(directory): \(error)")
+      return (nil, restored)
+    }
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    for row in rows {
+      do {
+        _ = try StreamDetector.decodeState(row.state)
+        let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+        restored[worker].append(row)
+        persistence.restored.add(1)
+      } catch {
+        persistence.restoreFailures.add(1)
+        logger.error(
+          "saved state of stream \(row.id) is unusable (\(error)); moved to quarantine, the stream starts fresh")
+        try? store.quarantine(id: row.id, reason: "\(error)", nowMs: now)
+      }
+    }
+    stateFile.withLock { $0 = store.path }
+    logger.notice("state restored", metadata: ["file": "\(store.path)", "streams": "\(persistence.restored.value)"])
+    return (store, restored)
   }
 
   /// Re-reads the config file. Keeps the old configuration (and says why) if the new one is

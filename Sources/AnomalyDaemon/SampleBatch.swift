@@ -24,6 +24,8 @@ struct SampleBatch: Sendable {
 enum WorkItem: Sendable {
   case samples(SampleBatch)
   case query(WorkerQuery)
+  /// Hand the state of every stream that changed since the last checkpoint to the checkpointer.
+  case checkpoint
 }
 
 /// An event ready for the PUB socket: topic, JSON body, sequence frame.

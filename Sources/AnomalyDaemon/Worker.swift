@@ -2,6 +2,7 @@ import AnomalyModel
 import DaemonConfig
 import Foundation
 import Logging
+import StateStore
 import Wire
 
 /// A worker thread: owns a share of the streams outright and runs their detectors.
@@ -18,17 +19,37 @@ final class Worker {
   private var streams: [String: StreamState] = [:]
   private let workspace = DetectorWorkspace()
   private var pending: [OutgoingEvent] = []
+  /// Streams whose state changed since the last checkpoint.
+  private var dirty: Set<String> = []
+  /// Where checkpoint rows go; nil when persistence is off.
+  private let checkpoints: BlockingQueue<[CheckpointStore.Row]>?
 
   init(
     index: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
-    counters: Counters, settings: SharedSettings, logger: Logger
+    checkpoints: BlockingQueue<[CheckpointStore.Row]>?, counters: Counters, settings: SharedSettings, logger: Logger
   ) {
     self.index = index
     self.queue = queue
     self.output = output
+    self.checkpoints = checkpoints
     self.counters = counters
     self.settings = settings
     self.logger = logger
+  }
+
+  /// Takes over streams restored from a checkpoint (already validated at start-up).
+  func restore(_ rows: [CheckpointStore.Row]) {
+    for row in rows {
+      guard let detector = try? StreamDetector.decodeState(row.state) else { continue }
+      let state = StreamState(id: row.id, detector: detector)
+      state.samples = row.samples
+      state.anomalies = row.anomalies
+      state.nextSequence = row.nextSequence
+      state.lastSeenMs = row.lastSeenMs
+      state.lastTimestampMs = row.lastSeenMs
+      streams[row.id] = state
+      counters.streams.wrappingAdd(1, ordering: .relaxed)
+    }
   }
 
   /// Runs until `shouldStop` is set and the queue is drained.
@@ -41,6 +62,7 @@ final class Worker {
       switch item {
       case .samples(let batch): process(batch)
       case .query(let query): answer(query)
+      case .checkpoint: checkpoint()
       }
     }
   }
@@ -61,6 +83,7 @@ final class Worker {
         }
         let result = stream.detector.process(values, workspace)
         scored += 1
+        if checkpoints != nil { dirty.insert(stream.id) }
         record(result, stream: stream, entry: entry, values: values, mode: current.publishMode)
       }
     }
@@ -117,6 +140,21 @@ final class Worker {
     pending = []
   }
 
+  private func checkpoint() {
+    guard let checkpoints, !dirty.isEmpty else { return }
+    var rows: [CheckpointStore.Row] = []
+    rows.reserveCapacity(dirty.count)
+    for id in dirty {
+      guard let stream = streams[id] else { continue }
+      rows.append(
+        CheckpointStore.Row(
+          id: id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
+          nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs))
+    }
+    dirty.removeAll(keepingCapacity: true)
+    checkpoints.push(rows)
+  }
+
   private func answer(_ query: WorkerQuery) {
     switch query.request {
     case .summaries(let only):
@@ -131,6 +169,7 @@ final class Worker {
         return
       }
       stream.detector.reset()
+      if checkpoints != nil { dirty.insert(id) }
       logger.notice("stream reset", metadata: ["stream.id": "\(id)"])
       query.reply(.reset(found: true))
     }

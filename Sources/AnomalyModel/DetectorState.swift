@@ -78,7 +78,9 @@ extension DetectorConfiguration {
   func encode(into w: inout StateWriter) {
     for v in [hidden, attentionDim, window] { w.write(v) }
     w.write(seed)
-    for v in [learningRate, anomalyLearningFactor, huberDelta, maxGradientNorm, normaliserRate, inputClip] { w.write(v) }
+    for v in [learningRate, anomalyLearningFactor, huberDelta, maxGradientNorm, normaliserRate, inputClip] {
+      w.write(v)
+    }
     w.write(warmup)
     w.write(thresholdLevel)
     w.write(risk)

@@ -19,7 +19,7 @@ public enum ControlCommand: Equatable, Sendable {
   case ping
 
   /// Sections `info` knows, in the order it prints them.
-  public static let infoSections = ["server", "ingest", "streams", "model", "publish"]
+  public static let infoSections = ["server", "ingest", "streams", "model", "persistence", "publish"]
 }
 
 public struct ControlRequest: Equatable, Sendable {

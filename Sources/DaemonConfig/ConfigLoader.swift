@@ -111,6 +111,8 @@ public enum ConfigLoader {
     try r.read("log_level", &c.logLevel)
     try r.read("metrics_textfile", &c.metricsTextfile)
     try r.read("metrics_interval", &c.metricsInterval)
+    try r.read("state_directory", &c.stateDirectory)
+    try r.read("checkpoint_interval", &c.checkpointInterval)
   }
 
   static func readDetector(_ r: inout SectionReader, _ d: inout DetectorConfiguration) throws(ConfigError) {
@@ -176,6 +178,9 @@ public enum ConfigLoader {
     try check(
       c.server.metricsInterval >= 1 && c.server.metricsInterval <= 86400, "server.metrics_interval",
       c.server.metricsInterval, "must be between 1 and 86400 seconds")
+    try check(
+      c.server.checkpointInterval >= 1 && c.server.checkpointInterval <= 86400, "server.checkpoint_interval",
+      c.server.checkpointInterval, "must be between 1 and 86400 seconds")
     if let (key, reason) = c.detector.validationError() {
       throw ConfigError(key: "detector.\(key)", value: detectorValue(c.detector, key), reason: reason)
     }

@@ -55,6 +55,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// collector) every `metricsInterval` seconds.
     public var metricsTextfile = ""
     public var metricsInterval = 15.0
+    /// Where learned stream state is checkpointed. Empty: `$STATE_DIRECTORY` (systemd), else
+    /// `$XDG_STATE_HOME/anomalyd`, else `~/.local/state/anomalyd`. "none" turns persistence off.
+    public var stateDirectory = ""
+    /// Seconds between checkpoints of the streams that changed.
+    public var checkpointInterval = 60.0
   }
 
   public var ingest = Ingest()

@@ -39,7 +39,9 @@ final class StateTests: XCTestCase {
     let blob = StreamDetector(configuration: DetectorConfiguration(), channels: 1).encodeState()
     var flipped = blob
     flipped[blob.count / 2] ^= 0x40
-    XCTAssertThrowsError(try StreamDetector.decodeState(flipped)) { XCTAssertEqual($0 as? StateError, .checksumMismatch) }
+    XCTAssertThrowsError(try StreamDetector.decodeState(flipped)) {
+      XCTAssertEqual($0 as? StateError, .checksumMismatch)
+    }
     XCTAssertThrowsError(try StreamDetector.decodeState(Array(blob.dropLast(3)))) {
       XCTAssertEqual($0 as? StateError, .truncated)
     }

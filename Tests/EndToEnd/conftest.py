@@ -37,14 +37,14 @@ def free_port() -> int:
 class Daemon:
     """One anomalyd process with its own ports, control socket and config file."""
 
-    def __init__(self, workdir: Path, config_text: str = ""):
+    def __init__(self, workdir: Path, config_text: str = "", state_dir: Path | None = None, ports=None):
         self.workdir = workdir
-        self.ingest = f"tcp://127.0.0.1:{free_port()}"
-        self.publish = f"tcp://127.0.0.1:{free_port()}"
+        self.state_dir = state_dir or workdir / "state"
+        self.ingest, self.publish = ports or (f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}")
         self.control = str(workdir / "control.sock")
         self.config = workdir / "anomalyd.toml"
         self.config.write_text(config_text)
-        self.log = open(workdir / "anomalyd.log", "w+")
+        self.log = open(workdir / "anomalyd.log", "a+")
         self.proc = subprocess.Popen(
             [
                 str(BIN / "anomalyd"),
@@ -52,6 +52,7 @@ class Daemon:
                 "--ingest-bind", self.ingest,
                 "--publish-bind", self.publish,
                 "--control-socket", self.control,
+                "--set", f"server.state_directory={self.state_dir}",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -78,6 +79,12 @@ class Daemon:
 
     def info(self) -> dict:
         return json.loads(self.ctl("info", "--json").stdout)
+
+    def kill(self) -> int:
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import StateStore
+import Synchronization
+
+/// Persistence counters, read by `info persistence`.
+final class PersistenceCounters: Sendable {
+  let restored = Atomic<UInt64>(0)
+  let restoreFailures = Atomic<UInt64>(0)
+  let checkpoints = Atomic<UInt64>(0)
+  let streamsWritten = Atomic<UInt64>(0)
+  let failures = Atomic<UInt64>(0)
+  let lastCheckpointMs = Atomic<Int64>(0)
+  let lastError = Mutex("")
+}
+
+/// The checkpoint thread: owns the SQLite connection and writes the rows workers hand it,
+/// one transaction per batch. A failed write (read-only or full disk) is logged, counted and
+/// kept: the rows are retried with the next batch, newer state replacing older, while scoring
+/// goes on undisturbed.
+final class Checkpointer {
+  private let store: CheckpointStore
+  private let queue: BlockingQueue<[CheckpointStore.Row]>
+  private let counters: PersistenceCounters
+  private let logger: Logger
+  private var pending: [String: CheckpointStore.Row] = [:]
+
+  init(
+    store: CheckpointStore, queue: BlockingQueue<[CheckpointStore.Row]>, counters: PersistenceCounters, logger: Logger
+  ) {
+    self.store = store
+    self.queue = queue
+    self.counters = counters
+    self.logger = logger
+  }
+
+  func run(shouldStop: @Sendable () -> Bool) {
+    while true {
+      guard let rows = queue.pop(timeout: 0.1) else {
+        if shouldStop() { break }
+        continue
+      }
+      for row in rows { pending[row.id] = row }
+      // Take whatever else is already waiting into the same transaction.
+      while let more = queue.pop(timeout: 0) {
+        for row in more { pending[row.id] = row }
+      }
+      write()
+    }
+  }
+
+  private func write() {
+    guard !pending.isEmpty else { return }
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    do {
+      try store.save(Array(pending.values), nowMs: now)
+      counters.checkpoints.add(1)
+      counters.streamsWritten.add(UInt64(pending.count))
+      counters.lastCheckpointMs.store(now, ordering: .relaxed)
+      logger.debug("checkpoint written", metadata: ["streams": "\(pending.count)"])
+      pending.removeAll(keepingCapacity: true)
+    } catch {
+      counters.failures.add(1)
+      counters.lastError.withLock { $0 = error.description }
+      RateLimitedLog.shared.note(
+        "checkpoint", logger, "checkpoint of \(pending.count) streams to \(store.path) failed, will retry: \(error)")
+    }
+  }
+}
+
+/// Opening the store at start-up: a damaged file is moved aside (kept for inspection) and a
+/// fresh one created, so a corrupted checkpoint never stops the daemon.
+enum StateFiles {
+  static func open(directory: String, logger: Logger) throws -> CheckpointStore {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let path = directory + "/state.sqlite"
+    let damage: StoreError
+    do {
+      let store = try CheckpointStore(path: path)
+      _ = try store.count()
+      return store
+    } catch {
+      guard error.isCorruptFile else { throw error }
+      damage = error
+    }
+    do {
+      let error = damage
+      let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+      logger.error("state file \(path) is damaged (\(error)); moved to \(aside), starting with no saved state")
+      for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+        try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+      }
+      return try CheckpointStore(path: path)
+    }
+  }
+
+  /// The directory to use, or nil when persistence is off.
+  static func directory(configured: String, environment: [String: String]) -> String? {
+    if configured == "none" { return nil }
+    if !configured.isEmpty { return configured }
+    if let state = environment["STATE_DIRECTORY"], !state.isEmpty {
+      return String(state.split(separator: ":").first ?? Substring(state))
+    }
+    if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return xdg + "/anomalyd" }
+    if let home = environment["HOME"], !home.isEmpty { return home + "/.local/state/anomalyd" }
+    return nil
+  }
+}

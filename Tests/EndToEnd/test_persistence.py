@@ -1,0 +1,109 @@
+"""Learned state survives restarts: graceful ones, kill -9, and damaged state files."""
+
+import json
+import sqlite3
+import time
+
+from conftest import Daemon
+from test_daemon import LENGTH, assert_the_two_spikes, lines, publisher, receive_events, spike_events, subscribe
+
+SPLIT = 800  # past the warm-up, before the first spike
+
+
+def feed(daemon, ctx, stream, part, expected_scored, sub=None):
+    pub = publisher(ctx, daemon)
+    for line in part:
+        pub.send_multipart([stream, line.encode()])
+    events = receive_events(sub, expected_scored, daemon) if sub else None
+    if sub is None:
+        deadline = time.time() + 20
+        while daemon.info()["ingest"]["samples_scored"] < expected_scored and time.time() < deadline:
+            time.sleep(0.05)
+    pub.close()
+    return events
+
+
+def test_graceful_restart_resumes_exactly(tmp_path, zmq_context):
+    (tmp_path / "a").mkdir()
+    first = Daemon(tmp_path / "a")
+    ports = (first.ingest, first.publish)
+    feed(first, zmq_context, b"keep", lines()[:SPLIT], SPLIT)
+    assert first.stop() == 0
+
+    second = Daemon(tmp_path / "a", ports=ports)
+    try:
+        persistence = second.info()["persistence"]
+        assert persistence["streams_restored"] == 1 and persistence["restore_failures"] == 0
+        detail = second.ctl("stream", "keep").stdout
+        assert f"samples:{SPLIT}" in detail and "warming_up:0" in detail
+        sub = subscribe(zmq_context, second)
+        events = feed(second, zmq_context, b"keep", lines()[SPLIT:], LENGTH - SPLIT, sub)
+        # The same events, sequence numbers included, as a run that never stopped.
+        assert_the_two_spikes(spike_events(events, "keep"))
+        sub.close()
+    finally:
+        second.stop()
+
+
+def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path, zmq_context):
+    (tmp_path / "a").mkdir()
+    config = "[server]\ncheckpoint_interval = 1.0\n"
+    first = Daemon(tmp_path / "a", config_text=config)
+    ports = (first.ingest, first.publish)
+    feed(first, zmq_context, b"hard", lines()[:SPLIT], SPLIT)
+    deadline = time.time() + 10
+    while first.info()["persistence"]["checkpoints_written"] < 1 and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # one more interval: the checkpoint holds every sample scored so far
+    first.kill()
+
+    second = Daemon(tmp_path / "a", config_text=config, ports=ports)
+    try:
+        assert second.info()["persistence"]["streams_restored"] == 1
+        assert f"samples:{SPLIT}" in second.ctl("stream", "hard").stdout
+        sub = subscribe(zmq_context, second)
+        events = feed(second, zmq_context, b"hard", lines()[SPLIT:], LENGTH - SPLIT, sub)
+        assert_the_two_spikes(spike_events(events, "hard"))
+        sub.close()
+    finally:
+        second.stop()
+
+
+def test_damaged_state_is_quarantined_and_the_stream_starts_fresh(tmp_path, zmq_context):
+    (tmp_path / "a").mkdir()
+    first = Daemon(tmp_path / "a")
+    feed(first, zmq_context, b"good", lines()[:SPLIT], SPLIT)
+    feed(first, zmq_context, b"bad", lines()[:SPLIT], 2 * SPLIT)
+    assert first.stop() == 0
+    db = sqlite3.connect(first.state_dir / "state.sqlite")
+    blob = bytearray(db.execute("select state from streams where id = 'bad'").fetchone()[0])
+    blob[len(blob) // 2] ^= 0xFF
+    db.execute("update streams set state = ? where id = 'bad'", (bytes(blob),))
+    db.commit()
+    db.close()
+
+    second = Daemon(tmp_path / "a")
+    try:
+        persistence = second.info()["persistence"]
+        assert persistence["streams_restored"] == 1 and persistence["restore_failures"] == 1
+        assert "checksum" in second.log_text()
+        assert second.ctl("stream", "bad", check=False).returncode == 1  # starts fresh on its next sample
+        assert f"samples:{SPLIT}" in second.ctl("stream", "good").stdout
+    finally:
+        second.stop()
+    db = sqlite3.connect(second.state_dir / "state.sqlite")
+    assert db.execute("select id from quarantine").fetchall() == [("bad",)]
+
+
+def test_garbage_state_file_is_moved_aside(tmp_path):
+    (tmp_path / "a").mkdir()
+    state = tmp_path / "a" / "state"
+    state.mkdir()
+    (state / "state.sqlite").write_bytes(b"garbage" * 1000)
+    daemon = Daemon(tmp_path / "a")
+    try:
+        assert daemon.ctl("ping").stdout == "pong\n"
+        assert list(state.glob("state.sqlite.corrupt-*"))
+        assert json.loads(daemon.ctl("info", "persistence", "--json").stdout)["persistence"]["streams_restored"] == 0
+    finally:
+        daemon.stop()
