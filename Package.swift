@@ -26,7 +26,13 @@ let package = Package(
     // Checkpoints of learned per-stream state in one SQLite database.
     .target(name: "StateStore", dependencies: ["CSQLite"]),
     // The numeric model and per-stream detection pipeline. No I/O, no Foundation.
-    .target(name: "AnomalyModel"),
+    .target(
+      name: "AnomalyModel",
+      swiftSettings: [
+        // The model's state lives in one raw allocation owned by one thread; dynamic
+        // exclusivity checks on it measured 9% of all instructions (callgrind).
+        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+      ]),
     // Decoders for incoming samples and the encoder for score events. Pure functions, fuzzable.
     .target(name: "Wire"),
     // The control socket's request grammar and reply rendering, shared by daemon and client.
@@ -59,6 +65,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Release-mode benchmark of the detector step (docs/performance.md).
+    .executableTarget(name: "anomalyd-bench", dependencies: ["AnomalyModel"]),
     .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel"]),
     .testTarget(name: "WireTests", dependencies: ["Wire"]),
     .testTarget(name: "StateStoreTests", dependencies: ["StateStore"]),

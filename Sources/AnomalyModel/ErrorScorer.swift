@@ -33,6 +33,10 @@ public struct ErrorScorer: Sendable, Equatable {
   private var recentErrorSum = 0.0
   private var recentScores: [Double]
   private var recentScoresNext = 0
+  /// The maximum of `recentScores` and how many pushes ago it entered, so the onset filter
+  /// costs O(1) per point (a rescan only when the maximum leaves the window).
+  private var recentMax = 0.0
+  private var recentMaxAge = 0
 
   public init(configuration c: DetectorConfiguration) {
     point = TailThreshold(
@@ -77,11 +81,30 @@ public struct ErrorScorer: Sendable, Equatable {
     let raw = surprise.isFinite ? Swift.max(0, surprise) / (Swift.max(0, surprise) + level) : 1
     let above = raw > alarmScore
     guard suppression > 0 else { return (raw, above) }
-    var recentMax = 0.0
-    for s in recentScores { recentMax = Swift.max(recentMax, s) }
-    recentScores[recentScoresNext] = raw
+    let reported = raw > recentMax ? raw : raw * 0.5
+    pushRecentScore(raw)
+    return (reported, above)
+  }
+
+  private mutating func pushRecentScore(_ score: Double) {
+    recentScores[recentScoresNext] = score
     recentScoresNext = (recentScoresNext + 1) % suppression
-    return (raw > recentMax ? raw : raw * 0.5, above)
+    recentMaxAge += 1
+    if score >= recentMax {
+      recentMax = score
+      recentMaxAge = 0
+    } else if recentMaxAge >= suppression {
+      // The maximum just left the window: find the new one among what remains.
+      recentMax = 0
+      recentMaxAge = 0
+      for age in 0..<suppression {
+        let value = recentScores[(recentScoresNext - 1 - age + 2 * suppression) % suppression]
+        if value > recentMax {
+          recentMax = value
+          recentMaxAge = age
+        }
+      }
+    }
   }
 
   func encode(into w: inout StateWriter) {
@@ -92,6 +115,8 @@ public struct ErrorScorer: Sendable, Equatable {
     w.write(recentErrorSum)
     w.write(recentScores)
     w.write(recentScoresNext)
+    w.write(recentMax)
+    w.write(recentMaxAge)
   }
 
   mutating func decode(from r: inout StateReader) throws(StateError) {
@@ -102,6 +127,8 @@ public struct ErrorScorer: Sendable, Equatable {
     let errorSum = try r.readDouble()
     let scores = try r.readDoubles()
     let scoresNext = try r.readInt()
+    let maximum = try r.readDouble()
+    let maximumAge = try r.readInt()
     guard errors.count == recentErrors.count, scores.count == recentScores.count,
       (0..<max(1, errors.count)).contains(errorsNext), (0..<max(1, scores.count)).contains(scoresNext)
     else { throw .invalid("scorer windows") }
@@ -110,5 +137,7 @@ public struct ErrorScorer: Sendable, Equatable {
     recentErrorSum = errorSum
     recentScores = scores
     recentScoresNext = scoresNext
+    recentMax = maximum
+    recentMaxAge = maximumAge
   }
 }

@@ -159,20 +159,11 @@ public final class GRUAttentionModel {
     let q = ws.query
     let u = ws.keyProjection
     // q = Wq h, accumulated column by column.
-    for d in 0..<D { q[d] = 0 }
-    for i in 0..<H {
-      let hi = h[i]
-      let col = p + s.query + i * D
-      for d in 0..<D { q[d] += col[d] * hi }
-    }
+    q.update(repeating: 0, count: D)
+    for i in 0..<H { Kernels.axpy(q, p + s.query + i * D, h[i], D) }
     // u = Wk^T q / √D, so that s_j = u · c_j without projecting every stored context.
     let invSqrtD = 1 / Float(D).squareRoot()
-    for i in 0..<H {
-      let col = p + s.key + i * D
-      var acc: Float = 0
-      for d in 0..<D { acc += col[d] * q[d] }
-      u[i] = acc * invSqrtD
-    }
+    for i in 0..<H { u[i] = Kernels.dot(p + s.key + i * D, q, D) * invSqrtD }
     let n = windowCount
     let attention = ws.attention
     for c in 0..<C { attention[c] = 0 }
@@ -181,11 +172,9 @@ public final class GRUAttentionModel {
       let contexts = p + lay.contexts
       var maxScore = -Float.greatestFiniteMagnitude
       for j in 0..<n {
-        let cj = contexts + j * H
-        var acc: Float = 0
-        for i in 0..<H { acc += u[i] * cj[i] }
-        scores[j] = acc
-        maxScore = max(maxScore, acc)
+        let score = Kernels.dot(u, contexts + j * H, H)
+        scores[j] = score
+        maxScore = max(maxScore, score)
       }
       var total: Float = 0
       for j in 0..<n {
@@ -198,17 +187,12 @@ public final class GRUAttentionModel {
       for j in 0..<n {
         let pj = scores[j] * inv
         scores[j] = pj
-        let vj = values + j * C
-        for c in 0..<C { attention[c] += pj * vj[c] }
+        Kernels.axpy(attention, values + j * C, pj, C)
       }
     }
     let out = ws.prediction
     for c in 0..<C { out[c] = p[s.attentionGain + c] * attention[c] + p[s.readoutBias + c] }
-    for i in 0..<H {
-      let hi = h[i]
-      let col = p + s.readout + i * C
-      for c in 0..<C { out[c] += col[c] * hi }
-    }
+    for i in 0..<H { Kernels.axpy(out, p + s.readout + i * C, h[i], C) }
   }
 
   // MARK: Backward and update
@@ -223,12 +207,10 @@ public final class GRUAttentionModel {
     let loss = computeGradient(target: target, huberDelta: huberDelta, ws)
     let g = ws.gradient
     let count = shape.parameterCount
-    var squared: Float = 0
-    for i in 0..<count { squared += g[i] * g[i] }
-    let norm = squared.squareRoot()
+    let norm = Kernels.dot(g, g, count).squareRoot()
     guard norm.isFinite else { return loss }
     let scale = norm > maxGradientNorm ? learningRate * maxGradientNorm / norm : learningRate
-    for i in 0..<count { storage[i] -= scale * g[i] }
+    Kernels.axpy(storage, g, -scale, count)
     return loss
   }
 
@@ -265,14 +247,8 @@ public final class GRUAttentionModel {
       grad[s.readoutBias + c] = residual[c]
     }
     for i in 0..<H {
-      let col = p + s.readout + i * C
-      let gcol = grad + s.readout + i * C
-      var acc: Float = 0
-      for c in 0..<C {
-        gcol[c] = residual[c] * h[i]
-        acc += col[c] * residual[c]
-      }
-      dh[i] = acc
+      Kernels.scale(grad + s.readout + i * C, residual, h[i], C)
+      dh[i] = Kernels.dot(p + s.readout + i * C, residual, C)
     }
     // Attention: a = Σ p_j v_j, p = softmax(s), s_j = u · c_j, u = Wk^T q / √D, q = Wq h.
     let n = windowCount
@@ -283,42 +259,29 @@ public final class GRUAttentionModel {
       let values = p + lay.values
       let contexts = p + lay.contexts
       let dScores = ws.scoreGradient
+      // d(attention) = residual ⊙ γ, kept in `attentionGradient`.
+      let da = ws.attentionGradient
+      for c in 0..<C { da[c] = residual[c] * p[s.attentionGain + c] }
       var weighted: Float = 0
       for j in 0..<n {
-        let vj = values + j * C
-        var acc: Float = 0
-        for c in 0..<C { acc += residual[c] * p[s.attentionGain + c] * vj[c] }
+        let acc = Kernels.dot(da, values + j * C, C)
         dScores[j] = acc
         weighted += probs[j] * acc
       }
-      for j in 0..<n {
-        let ds = probs[j] * (dScores[j] - weighted)
-        let cj = contexts + j * H
-        for i in 0..<H { du[i] += ds * cj[i] }
-      }
+      for j in 0..<n { Kernels.axpy(du, contexts + j * H, probs[j] * (dScores[j] - weighted), H) }
     }
     let invSqrtD = 1 / Float(D).squareRoot()
     let q = ws.query
     let dq = ws.queryGradient
-    for d in 0..<D { dq[d] = 0 }
+    dq.update(repeating: 0, count: D)
     for i in 0..<H {
-      let col = p + s.key + i * D
-      let gcol = grad + s.key + i * D
       let dui = du[i] * invSqrtD
-      for d in 0..<D {
-        gcol[d] = q[d] * dui
-        dq[d] += col[d] * dui
-      }
+      Kernels.scale(grad + s.key + i * D, q, dui, D)
+      Kernels.axpy(dq, p + s.key + i * D, dui, D)
     }
     for i in 0..<H {
-      let col = p + s.query + i * D
-      let gcol = grad + s.query + i * D
-      var acc: Float = 0
-      for d in 0..<D {
-        gcol[d] = dq[d] * h[i]
-        acc += col[d] * dq[d]
-      }
-      dh[i] += acc
+      Kernels.scale(grad + s.query + i * D, dq, h[i], D)
+      dh[i] += Kernels.dot(p + s.query + i * D, dq, D)
     }
     backpropagateGRU(hiddenGradient: dh, ws)
     return loss
@@ -355,29 +318,15 @@ public final class GRUAttentionModel {
     }
     // Candidate: a_n = Wn x' + Un (r ⊙ h') + bn.
     for j in 0..<H {
-      let col = p + s.gruCandidate + j * H
-      let gcol = grad + s.gruCandidate + j * H
-      var acc: Float = 0
-      for k in 0..<H {
-        gcol[k] = dan[k] * resetHidden[j]
-        acc += col[k] * dan[k]
-      }
-      let dr = acc * hp[j]
+      Kernels.scale(grad + s.gruCandidate + j * H, dan, resetHidden[j], H)
+      let dr = Kernels.dot(p + s.gruCandidate + j * H, dan, H) * hp[j]
       dar[j] = dr * r[j] * (1 - r[j])
     }
     let threeH = 3 * H
-    for c in 0..<C {
-      let gcol = grad + s.gruInput + c * threeH
-      let xc = xp[c]
-      for k in 0..<threeH { gcol[k] = daz[k] * xc }
-    }
+    for c in 0..<C { Kernels.scale(grad + s.gruInput + c * threeH, daz, xp[c], threeH) }
     let twoH = 2 * H
-    for j in 0..<H {
-      let gcol = grad + s.gruGates + j * twoH
-      let hj = hp[j]
-      for k in 0..<twoH { gcol[k] = daz[k] * hj }
-    }
-    for k in 0..<threeH { grad[s.gruBias + k] = daz[k] }
+    for j in 0..<H { Kernels.scale(grad + s.gruGates + j * twoH, daz, hp[j], twoH) }
+    (grad + s.gruBias).update(from: daz, count: threeH)
   }
 
   // MARK: Advancing the state
@@ -418,26 +367,14 @@ public final class GRUAttentionModel {
     let pre = ws.gatePreactivation
     let threeH = 3 * H
     let twoH = 2 * H
-    for k in 0..<threeH { pre[k] = p[s.gruBias + k] }
-    for c in 0..<C {
-      let col = p + s.gruInput + c * threeH
-      let xc = x[c]
-      for k in 0..<threeH { pre[k] += col[k] * xc }
-    }
-    for j in 0..<H {
-      let col = p + s.gruGates + j * twoH
-      let hj = hp[j]
-      for k in 0..<twoH { pre[k] += col[k] * hj }
-    }
+    pre.update(from: p + s.gruBias, count: threeH)
+    for c in 0..<C { Kernels.axpy(pre, p + s.gruInput + c * threeH, x[c], threeH) }
+    for j in 0..<H { Kernels.axpy(pre, p + s.gruGates + j * twoH, hp[j], twoH) }
     for k in 0..<H {
       z[k] = 1 / (1 + expf(-pre[k]))
       r[k] = 1 / (1 + expf(-pre[H + k]))
     }
-    for j in 0..<H {
-      let col = p + s.gruCandidate + j * H
-      let rh = r[j] * hp[j]
-      for k in 0..<H { pre[twoH + k] += col[k] * rh }
-    }
+    for j in 0..<H { Kernels.axpy(pre + twoH, p + s.gruCandidate + j * H, r[j] * hp[j], H) }
     for k in 0..<H {
       nn[k] = tanhf(pre[twoH + k])
       h[k] = (1 - z[k]) * nn[k] + z[k] * hp[k]

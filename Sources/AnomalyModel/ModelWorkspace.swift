@@ -22,6 +22,7 @@ public final class ModelWorkspace {
   @usableFromInline var gateGradient: UnsafeMutablePointer<Float>
   @usableFromInline var gatePreactivation: UnsafeMutablePointer<Float>
   @usableFromInline var resetHidden: UnsafeMutablePointer<Float>
+  @usableFromInline var attentionGradient: UnsafeMutablePointer<Float>
   /// The reconstruction of the next input, in normalised units, written by `predict`.
   public private(set) var prediction: UnsafeMutablePointer<Float>
 
@@ -41,6 +42,7 @@ public final class ModelWorkspace {
     gateGradient = buffer
     gatePreactivation = buffer
     resetHidden = buffer
+    attentionGradient = buffer
     prediction = buffer
   }
 
@@ -64,7 +66,7 @@ public final class ModelWorkspace {
     let sizes = [
       grown.parameterCount, grown.attentionDim, grown.attentionDim, grown.hidden, grown.hidden,
       grown.window, grown.window, grown.channels, grown.channels, grown.hidden, 3 * grown.hidden,
-      3 * grown.hidden, grown.hidden, grown.channels,
+      3 * grown.hidden, grown.hidden, grown.channels, grown.channels,
     ]
     buffer.deallocate()
     bufferCount = sizes.reduce(0, +)
@@ -89,6 +91,7 @@ public final class ModelWorkspace {
     gatePreactivation = next(11)
     resetHidden = next(12)
     prediction = next(13)
+    attentionGradient = next(14)
     capacityShape = grown
   }
 

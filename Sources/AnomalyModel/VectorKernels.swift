@@ -1,0 +1,59 @@
+/// The few vector operations every model step is made of, eight lanes at a time.
+///
+/// Swift cannot prove the model's raw pointers do not alias, so it does not auto-vectorise
+/// the plain loops; these kernels load and store `SIMD8<Float>` explicitly (unaligned), with a
+/// scalar tail for lengths that are not multiples of 8. They are `@inlinable` so that callers in
+/// other modules (benchmarks) get them specialised too.
+enum Kernels {
+  /// y[0..<n] += a · x[0..<n]
+  @inlinable @inline(__always)
+  static func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
+    var i = 0
+    let va = SIMD8<Float>(repeating: a)
+    while i + 8 <= n {
+      let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < n {
+      y[i] += a * x[i]
+      i += 1
+    }
+  }
+
+  /// y[0..<n] = a · x[0..<n]
+  @inlinable @inline(__always)
+  static func scale(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
+    var i = 0
+    let va = SIMD8<Float>(repeating: a)
+    while i + 8 <= n {
+      let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(y + i).storeBytes(of: va * vx, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < n {
+      y[i] = a * x[i]
+      i += 1
+    }
+  }
+
+  /// Σ a[i] · b[i]
+  @inlinable @inline(__always)
+  static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var i = 0
+    var acc = SIMD8<Float>(repeating: 0)
+    while i + 8 <= n {
+      let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+      let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+      acc += va * vb
+      i += 8
+    }
+    var sum = acc.sum()
+    while i < n {
+      sum += a[i] * b[i]
+      i += 1
+    }
+    return sum
+  }
+}
