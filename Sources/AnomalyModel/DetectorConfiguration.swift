@@ -44,6 +44,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// halved (0 turns it off).
   public var suppression = 100
 
+  /// A reading further than this fraction of the stream's historical range beyond it is
+  /// anomalous whatever its reconstruction error (0 turns it off).
+  public var rangeTolerance = 0.05
+
   /// Consecutive exceedances needed to raise an event.
   public var alarmConsecutive = 1
   /// Consecutive normal points that close an episode.
@@ -87,6 +91,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
     }
     if !(1...4096).contains(smoothing) { return ("smoothing", "must be between 1 and 4096") }
     if !(0...100_000).contains(suppression) { return ("suppression", "must be between 0 and 100000") }
+    if !(rangeTolerance >= 0 && rangeTolerance <= 100) { return ("range_tolerance", "must be between 0 and 100") }
     if !(1...10000).contains(alarmConsecutive) {
       return ("alarm_consecutive", "must be between 1 and 10000")
     }

@@ -20,6 +20,8 @@ extension StreamDetector {
     normaliser.encode(into: &payload)
     threshold.encode(into: &payload)
     gate.encode(into: &payload)
+    payload.write(rangeLow)
+    payload.write(rangeHigh)
     let book = model.bookkeeping
     payload.write(book.windowCount)
     payload.write(book.windowNext)
@@ -58,6 +60,11 @@ extension StreamDetector {
     try detector.normaliser.decode(from: &r)
     try detector.threshold.decode(from: &r)
     try detector.gate.decode(from: &r)
+    let low = try r.readDoubles(max: 4096)
+    let high = try r.readDoubles(max: 4096)
+    guard low.count == channels, high.count == channels else { throw .invalid("range") }
+    detector.rangeLow = low
+    detector.rangeHigh = high
     let windowCount = try r.readInt()
     let windowNext = try r.readInt()
     let hasStep = try r.readBool()
@@ -84,6 +91,7 @@ extension DetectorConfiguration {
     w.write(warmup)
     w.write(thresholdLevel)
     w.write(risk)
+    w.write(rangeTolerance)
     for v in [thresholdWindow, thresholdRefit, smoothing, suppression, alarmConsecutive, alarmRecovery, alarmCooldown] {
       w.write(v)
     }
@@ -104,6 +112,7 @@ extension DetectorConfiguration {
     warmup = try r.readInt()
     thresholdLevel = try r.readDouble()
     risk = try r.readDouble()
+    rangeTolerance = try r.readDouble()
     thresholdWindow = try r.readInt()
     thresholdRefit = try r.readInt()
     smoothing = try r.readInt()

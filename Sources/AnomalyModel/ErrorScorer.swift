@@ -73,11 +73,13 @@ public struct ErrorScorer: Sendable, Equatable {
   }
 
   /// Scores one error; returns the reported score and whether the point is above threshold.
-  public mutating func score(_ error: Double) -> (score: Double, above: Bool) {
+  public mutating func score(_ error: Double, rangeExcess: Double = 0) -> (score: Double, above: Bool) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
-    let surprise = -Swift.min(pointLog, trendLog) / log(10.0)
     let level = -log10(point.risk)
+    var surprise = -Swift.min(pointLog, trendLog) / log(10.0)
+    // A reading beyond the range the stream has ever shown is at least at the alarm level.
+    if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
     let raw = surprise.isFinite ? Swift.max(0, surprise) / (Swift.max(0, surprise) + level) : 1
     let above = raw > alarmScore
     guard suppression > 0 else { return (raw, above) }

@@ -46,6 +46,9 @@ public final class StreamDetector {
   public internal(set) var normaliser: RunningNormaliser
   public internal(set) var threshold: ErrorScorer
   public internal(set) var gate: AlarmGate
+  /// The lowest and highest reading seen per channel.
+  public internal(set) var rangeLow: [Double]
+  public internal(set) var rangeHigh: [Double]
   /// Samples processed since the detector was created or reset.
   public internal(set) var samples: UInt64 = 0
 
@@ -57,6 +60,8 @@ public final class StreamDetector {
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
     threshold = ErrorScorer(configuration: configuration)
     gate = StreamDetector.makeGate(configuration)
+    rangeLow = Array(repeating: .infinity, count: channels)
+    rangeHigh = Array(repeating: -.infinity, count: channels)
   }
 
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
@@ -70,6 +75,8 @@ public final class StreamDetector {
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
     threshold = ErrorScorer(configuration: configuration)
     gate = StreamDetector.makeGate(configuration)
+    rangeLow = Array(repeating: .infinity, count: channels)
+    rangeHigh = Array(repeating: -.infinity, count: channels)
     samples = 0
   }
 
@@ -113,7 +120,7 @@ public final class StreamDetector {
       if samples > warmup / 4 { threshold.record(error) }
       if samples == warmup { threshold.calibrate() }
     } else {
-      (result.score, result.aboveThreshold) = threshold.score(error)
+      (result.score, result.aboveThreshold) = threshold.score(error, rangeExcess: rangeExcess(values))
       result.anomaly = gate.update(above: result.aboveThreshold)
     }
     result.errorThreshold = threshold.alarmError
@@ -127,6 +134,26 @@ public final class StreamDetector {
       model.advance(input.baseAddress!, workspace.model)
     }
     normaliser.update(values, weight: weight)
+    for c in 0..<channels {
+      rangeLow[c] = Swift.min(rangeLow[c], values[c])
+      rangeHigh[c] = Swift.max(rangeHigh[c], values[c])
+    }
     return result
+  }
+
+  /// How far beyond the stream's historical range the reading lies, as a fraction of that
+  /// range, once it exceeds `rangeTolerance` (0 otherwise). HTM's NAB detector calls the same
+  /// idea a "spatial anomaly".
+  func rangeExcess(_ values: UnsafeBufferPointer<Double>) -> Double {
+    let tolerance = configuration.rangeTolerance
+    guard tolerance > 0 else { return 0 }
+    var excess = 0.0
+    for c in 0..<channels {
+      let span = rangeHigh[c] - rangeLow[c]
+      guard span > 0, span.isFinite else { continue }
+      let beyond = Swift.max(rangeLow[c] - values[c], values[c] - rangeHigh[c]) / span
+      if beyond > tolerance { excess = Swift.max(excess, beyond) }
+    }
+    return excess
   }
 }
