@@ -14,6 +14,9 @@ public struct AlarmGate: Sendable, Equatable {
   private var belowRun = 0
   private var sinceEvent = Int.max / 2
 
+  /// Whether an event fired within the last `cooldown` points (before this one).
+  public var isCoolingDown: Bool { sinceEvent <= cooldown }
+
   public init(consecutive: Int, recovery: Int, cooldown: Int) {
     self.consecutive = max(1, consecutive)
     self.recovery = max(1, recovery)

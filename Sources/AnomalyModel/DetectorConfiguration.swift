@@ -28,7 +28,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var inputClip = 8.0
 
   /// Samples learned from before any alarm can fire; the threshold calibrates at its end.
-  public var warmup = 300
+  public var warmup = 200
   /// Quantile of recent errors where the fitted tail starts (SPOT's `level`).
   public var thresholdLevel = 0.9
   /// Probability of a normal error exceeding the alarm threshold (SPOT's `q`).
@@ -39,7 +39,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var thresholdRefit = 16
 
   /// Errors averaged for the trend tail (1 turns it off).
-  public var smoothing = 8
+  public var smoothing = 32
   /// Onset filter length: a score not above every score of this many previous points is
   /// halved (0 turns it off).
   public var suppression = 100

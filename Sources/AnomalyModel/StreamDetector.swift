@@ -3,7 +3,8 @@ public struct ScoredSample: Sendable, Equatable {
   /// Reconstruction error: root mean square over channels, in standard deviations.
   public var error: Double
   /// Anomaly score in [0, 1]: `S / (S + L)`, S = −log10 of the point's probability under the
-  /// stream's fitted error distributions, L = −log10 risk (see `ErrorScorer`); 0 in warm-up.
+  /// stream's fitted error distributions, L = −log10 risk (see `ErrorScorer`); 0 in warm-up;
+  /// halved inside an open episode or its cooldown (the incident was already reported).
   public var score: Double
   /// The score above which a point is anomalous: ½, where the probability equals `risk`.
   public var threshold: Double
@@ -121,7 +122,11 @@ public final class StreamDetector {
       if samples == warmup { threshold.calibrate() }
     } else {
       (result.score, result.aboveThreshold) = threshold.score(error, rangeExcess: rangeExcess(values))
+      // Inside an open episode or the cooldown after its event a point is not a new incident:
+      // its score is halved, so a ranking of scores sees each incident once.
+      let coolingDown = gate.isCoolingDown || gate.inEpisode
       result.anomaly = gate.update(above: result.aboveThreshold)
+      if coolingDown && !result.anomaly { result.score *= 0.5 }
     }
     result.errorThreshold = threshold.alarmError
 
