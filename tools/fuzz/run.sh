@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fuzzes one target with the toolchain's libFuzzer and AddressSanitizer.
+#   tools/fuzz/run.sh wire|control|state [seconds=60] [extra libFuzzer flags…]
+#   SAVE=1 tools/fuzz/run.sh wire 600   also merge what was found back into Tests/Fuzz/wire.hex
+# Builds a standalone binary from the module's sources plus tools/fuzz/<target>.swift into
+# .build-fuzz/, seeds it with Tests/Fuzz/<target>.hex (one input per line, hex; the unit tests
+# replay the same file) and runs it. New inputs collect in .build-fuzz/corpus-<target>/; with
+# SAVE=1 the minimal set covering everything seen is written back to the .hex file.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=${1:?usage: tools/fuzz/run.sh wire|control|state [seconds]}
+seconds=${2:-60}
+shift $(( $# >= 2 ? 2 : 1 ))
+case "$target" in
+  wire) sources=(Sources/Wire/*.swift) ;;
+  control) sources=(Sources/Wire/*.swift Sources/ControlProtocol/*.swift) ;;
+  state) sources=(Sources/AnomalyModel/*.swift) ;;
+  *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+mkdir -p .build-fuzz ".build-fuzz/corpus-$target"
+seed=".build-fuzz/seed-$target"
+rm -rf "$seed" && mkdir -p "$seed"
+n=0
+while read -r line; do
+  n=$((n + 1))
+  printf '%s' "$line" | xxd -r -p > "$seed/$n"
+done < "Tests/Fuzz/$target.hex"
+# One module from several: copy the sources, dropping imports of the project's own modules.
+src=".build-fuzz/src-$target"
+rm -rf "$src" && mkdir -p "$src"
+for f in "${sources[@]}"; do
+  sed -E '/^import (Wire|AnomalyModel)$/d' "$f" > "$src/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6 \
+  "$src"/*.swift "tools/fuzz/$target.swift" -o ".build-fuzz/fuzz-$target"
+SWIFT_BACKTRACE=enable=no ".build-fuzz/fuzz-$target" -max_total_time="$seconds" -print_final_stats=1 \
+  -max_len=4096 "$@" ".build-fuzz/corpus-$target" "$seed"
+if [ "${SAVE:-0}" = 1 ]; then
+  merged=".build-fuzz/merged-$target"
+  rm -rf "$merged" && mkdir -p "$merged"
+  SWIFT_BACKTRACE=enable=no ".build-fuzz/fuzz-$target" -merge=1 "$merged" "$seed" ".build-fuzz/corpus-$target" >/dev/null 2>&1
+  for f in "$merged"/*; do xxd -p -c 1000000 "$f" | tr -d '\n'; echo; done | sort -u > "Tests/Fuzz/$target.hex"
+  echo "Tests/Fuzz/$target.hex: $(wc -l < "Tests/Fuzz/$target.hex") inputs"
+fi
