@@ -65,6 +65,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Full-speed synthetic publisher for the throughput benchmarks (tools/loadtest.sh).
+    .executableTarget(
+      name: "anomalyd-loadgen",
+      dependencies: ["Wire", "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
     // Release-mode benchmark of the detector step (docs/performance.md).
     .executableTarget(name: "anomalyd-bench", dependencies: ["AnomalyModel"]),
     .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel"]),
