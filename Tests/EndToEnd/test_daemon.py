@@ -235,3 +235,30 @@ def test_help_explains_every_command():
         assert f"  {command} " in out, command
     out = subprocess.run([str(BIN / "anomalyd"), "--help"], capture_output=True, text=True).stdout
     assert "--config" in out and "SIGHUP" in out
+
+
+def test_tail_prints_events_with_sequence_numbers(daemon):
+    tail = subprocess.Popen(
+        [str(BIN / "anomalyctl"), "tail", "tail.", "--endpoint", daemon.publish, "--count", "2", "--timeout", "30"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(0.5)  # let tail's subscription reach the daemon
+    daemon.ctl("publish", "--endpoint", daemon.ingest, "other.stream", input="\n".join(lines()) + "\n")
+    daemon.ctl("publish", "--endpoint", daemon.ingest, "tail.sine", input="\n".join(lines()) + "\n")
+    out, err = tail.communicate(timeout=40)
+    rows = out.splitlines()
+    assert [r.split(" ", 2)[:2] for r in rows] == [["tail.sine", "0"], ["tail.sine", "1"]], (out, err)
+    assert json.loads(rows[0].split(" ", 2)[2])["anomaly"] is True
+
+
+def test_control_socket_permissions_and_metrics_textfile(tmp_path):
+    textfile = tmp_path / "anomalyd.prom"
+    d = Daemon(tmp_path, config_text=f'[server]\nmetrics_textfile = "{textfile}"\nmetrics_interval = 1.0\n')
+    try:
+        assert oct(os.stat(d.control).st_mode & 0o777) == "0o660"
+        deadline = time.time() + 10
+        while not textfile.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "anomalyd_samples_scored_total 0" in textfile.read_text()
+    finally:
+        d.stop()
