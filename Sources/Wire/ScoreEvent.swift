@@ -5,8 +5,8 @@
 /// subscriber detect lost messages.
 ///
 ///     {"stream":"boiler.temp","ts":1700000000000,"values":[95.2],"expected":[71.9],
-///      "channel_error":[23.3],"error":6.1,"error_threshold":3.2,"score":0.99991,
-///      "threshold":0.999,"anomaly":true}
+///      "channel_error":[23.3],"error":6.1,"error_threshold":3.2,"score":0.78,
+///      "threshold":0.5,"anomaly":true}
 public struct ScoreEvent: Sendable, Equatable {
   public var stream: String
   public var timestampMs: Int64
