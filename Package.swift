@@ -72,10 +72,12 @@ let package = Package(
     ),
     // Release-mode benchmark of the detector step (docs/performance.md).
     .executableTarget(name: "anomalyd-bench", dependencies: ["AnomalyModel"]),
-    .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel"]),
-    .testTarget(name: "WireTests", dependencies: ["Wire"]),
+    // Helpers shared by the test targets.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel", "TestSupport"]),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
     .testTarget(name: "StateStoreTests", dependencies: ["StateStore"]),
-    .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+    .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol", "TestSupport"]),
     .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel"]),
   ]
 )

@@ -1,22 +1,7 @@
-import Foundation
+import TestSupport
 import XCTest
 
 @testable import Wire
-
-/// Reads a fuzz corpus file: one input per line, hex-encoded (tools/fuzz/run.sh writes it).
-func fuzzCorpus(_ name: String, file: String = #filePath) throws -> [[UInt8]] {
-  let url = URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("../Fuzz/\(name).hex")
-  return try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map { line in
-    var bytes: [UInt8] = []
-    var index = line.startIndex
-    while index < line.endIndex {
-      let next = line.index(index, offsetBy: 2)
-      bytes.append(UInt8(line[index..<next], radix: 16)!)
-      index = next
-    }
-    return bytes
-  }
-}
 
 /// The inputs the fuzzer found interesting, replayed on every test run.
 final class FuzzCorpusTests: XCTestCase {
