@@ -23,6 +23,10 @@ final class IngestLoop {
   private let extraFrame = Frame()
   /// Flush a worker's batch once it holds this many samples.
   private let batchLimit = 512
+  /// Read once per drained burst, not per message: the topic limit (reloadable) and the
+  /// receive time stamped on samples that carry no timestamp.
+  private var maxTopicBytes = 0
+  private var burstTimeMs: Int64 = 0
 
   /// Creates the SUB socket and binds/connects it; throws if an endpoint cannot be used.
   init(
@@ -51,6 +55,8 @@ final class IngestLoop {
     while !shouldStop() {
       do {
         guard try pollSet.poll(timeoutMilliseconds: 100) > 0 else { continue }
+        maxTopicBytes = settings.snapshot.maxTopicBytes
+        burstTimeMs = Int64(Date().timeIntervalSince1970 * 1000)
         // Drain what is waiting, flushing batches as they fill, then flush the rest.
         var drained = 0
         while drained < 65_536, try receiveOne() { drained += 1 }
@@ -86,12 +92,11 @@ final class IngestLoop {
   }
 
   private func handle(topic: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
-    let limits = settings.snapshot
-    guard !topic.isEmpty, topic.count <= limits.maxTopicBytes, let stream = validStreamID(topic) else {
+    guard !topic.isEmpty, topic.count <= maxTopicBytes, let stream = validStreamID(topic) else {
       counters.reject(.badTopic)
       RateLimitedLog.shared.note(
         "bad_topic", logger,
-        "topic must be 1…\(limits.maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
+        "topic must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
       return
     }
     do {
@@ -101,7 +106,7 @@ final class IngestLoop {
       RateLimitedLog.shared.note(error.reason, logger, "stream \(stream): \(error.message)")
       return
     }
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let now = burstTimeMs
     let worker = Int(stableHash(topic) % UInt64(workers.count))
     for i in 0..<decoded.count {
       let ts = decoded.timestamps[i]
