@@ -14,19 +14,34 @@ final class PersistenceCounters: Sendable {
   let lastError = Mutex("")
 }
 
+/// A change to the saved state of one stream.
+enum CheckpointChange: Sendable {
+  case save(CheckpointStore.Row)
+  /// The stream was evicted: its saved state must not come back at the next start.
+  case delete(String)
+
+  var id: String {
+    switch self {
+    case .save(let row): row.id
+    case .delete(let id): id
+    }
+  }
+}
+
 /// The checkpoint thread: owns the SQLite connection and writes the rows workers hand it,
 /// one transaction per batch. A failed write (read-only or full disk) is logged, counted and
 /// kept: the rows are retried with the next batch, newer state replacing older, while scoring
 /// goes on undisturbed.
 final class Checkpointer {
   private let store: CheckpointStore
-  private let queue: BlockingQueue<[CheckpointStore.Row]>
+  private let queue: BlockingQueue<[CheckpointChange]>
   private let counters: PersistenceCounters
   private let logger: Logger
-  private var pending: [String: CheckpointStore.Row] = [:]
+  /// Changes not yet written, the latest per stream.
+  private var pending: [String: CheckpointChange] = [:]
 
   init(
-    store: CheckpointStore, queue: BlockingQueue<[CheckpointStore.Row]>, counters: PersistenceCounters, logger: Logger
+    store: CheckpointStore, queue: BlockingQueue<[CheckpointChange]>, counters: PersistenceCounters, logger: Logger
   ) {
     self.store = store
     self.queue = queue
@@ -40,10 +55,10 @@ final class Checkpointer {
         if shouldStop() { break }
         continue
       }
-      for row in rows { pending[row.id] = row }
+      for change in rows { pending[change.id] = change }
       // Take whatever else is already waiting into the same transaction.
       while let more = queue.pop(timeout: 0) {
-        for row in more { pending[row.id] = row }
+        for change in more { pending[change.id] = change }
       }
       write()
     }
@@ -53,7 +68,15 @@ final class Checkpointer {
     guard !pending.isEmpty else { return }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     do {
-      try store.save(Array(pending.values), nowMs: now)
+      var saves: [CheckpointStore.Row] = []
+      var deletions: [String] = []
+      for change in pending.values {
+        switch change {
+        case .save(let row): saves.append(row)
+        case .delete(let id): deletions.append(id)
+        }
+      }
+      try store.save(saves, deleting: deletions, nowMs: now)
       counters.checkpoints.add(1)
       counters.streamsWritten.add(UInt64(pending.count))
       counters.lastCheckpointMs.store(now, ordering: .relaxed)

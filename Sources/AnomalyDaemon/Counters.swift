@@ -41,6 +41,8 @@ final class Counters: Sendable {
   let eventsDropped = Atomic<UInt64>(0)
   /// Streams currently known (all workers).
   let streams = Atomic<Int>(0)
+  /// Streams forgotten to make room for new ones (`stream_eviction = "lru"`).
+  let streamsEvicted = Atomic<UInt64>(0)
   /// Samples whose timestamp went backwards for their stream (accepted and scored).
   let timestampsBackwards = Atomic<UInt64>(0)
   /// Reloads done and failed.

@@ -110,6 +110,8 @@ extension Daemon {
           [
             ("streams", .int(Int64(counters.streams.load(ordering: .relaxed)))),
             ("max_streams", .int(Int64(config.ingest.maxStreams))),
+            ("stream_eviction", .text(config.ingest.streamEviction.rawValue)),
+            ("streams_evicted", .uint(counters.streamsEvicted.value)),
             ("anomalies_total", .uint(counters.anomalies.value)),
           ]))
     }

@@ -40,7 +40,7 @@ public final class Daemon: Sendable {
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
-  private let checkpointQueue = BlockingQueue<[CheckpointStore.Row]>(capacity: Int.max)
+  private let checkpointQueue = BlockingQueue<[CheckpointChange]>(capacity: Int.max)
   private let checkpointerStop = StopFlag()
   private let lastCheckpointRequest = Mutex(ProcessInfo.processInfo.systemUptime)
 

@@ -7,12 +7,14 @@ struct RuntimeSettings: Sendable {
   var detector: DetectorConfiguration
   var publishMode: DaemonConfiguration.PublishMode
   var maxStreams: Int
+  var evictLeastRecentlyUsed: Bool
   var maxTopicBytes: Int
 
   init(_ config: DaemonConfiguration) {
     detector = config.detector
     publishMode = config.publish.mode
     maxStreams = config.ingest.maxStreams
+    evictLeastRecentlyUsed = config.ingest.streamEviction == .lru
     maxTopicBytes = config.ingest.maxTopicBytes
   }
 }

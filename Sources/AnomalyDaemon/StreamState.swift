@@ -11,6 +11,8 @@ final class StreamState {
   var lastAnomalyMs: Int64 = 0
   var lastScore = 0.0
   var lastError = 0.0
+  /// Set on every sample; cleared as the eviction clock passes (second-chance LRU).
+  var referenced = true
   /// Sequence number of the next event published for this stream.
   var nextSequence: UInt64 = 0
   /// The most recent scores, oldest first once full (`recentScoresNext` marks the start).

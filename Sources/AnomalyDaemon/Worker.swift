@@ -21,12 +21,17 @@ final class Worker {
   private var pending: [OutgoingEvent] = []
   /// Streams whose state changed since the last checkpoint.
   private var dirty: Set<String> = []
-  /// Where checkpoint rows go; nil when persistence is off.
-  private let checkpoints: BlockingQueue<[CheckpointStore.Row]>?
+  /// Where checkpoint changes go; nil when persistence is off.
+  private let checkpoints: BlockingQueue<[CheckpointChange]>?
+  /// Every stream id of this worker once, in the order the eviction clock visits them, and
+  /// the clock's hand (CLOCK, a second-chance approximation of least-recently-used that costs
+  /// one flag write per sample).
+  private var clockOrder: [String] = []
+  private var clockHand = 0
 
   init(
     index: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
-    checkpoints: BlockingQueue<[CheckpointStore.Row]>?, counters: Counters, settings: SharedSettings, logger: Logger
+    checkpoints: BlockingQueue<[CheckpointChange]>?, counters: Counters, settings: SharedSettings, logger: Logger
   ) {
     self.index = index
     self.queue = queue
@@ -48,6 +53,7 @@ final class Worker {
       state.lastSeenMs = row.lastSeenMs
       state.lastTimestampMs = row.lastSeenMs
       streams[row.id] = state
+      clockOrder.append(row.id)
       counters.streams.wrappingAdd(1, ordering: .relaxed)
     }
   }
@@ -92,17 +98,64 @@ final class Worker {
   }
 
   private func stream(_ id: String, channels: Int, _ current: RuntimeSettings) -> StreamState? {
-    if let existing = streams[id] { return existing }
-    guard counters.streams.load(ordering: .relaxed) < current.maxStreams else {
-      counters.reject(.tooManyStreams)
-      RateLimitedLog.shared.note(
-        "too_many_streams", logger, "stream \(id) refused: ingest.max_streams (\(current.maxStreams)) reached")
-      return nil
+    if let existing = streams[id] {
+      existing.referenced = true
+      return existing
+    }
+    var slot: Int?
+    if !reserveStreamSlot(max: current.maxStreams) {
+      guard current.evictLeastRecentlyUsed, let freed = evictOne() else {
+        counters.reject(.tooManyStreams)
+        RateLimitedLog.shared.note(
+          "too_many_streams", logger, "stream \(id) refused: ingest.max_streams (\(current.maxStreams)) reached")
+        return nil
+      }
+      slot = freed
     }
     let state = StreamState(id: id, detector: StreamDetector(configuration: current.detector, channels: channels))
     streams[id] = state
-    counters.streams.wrappingAdd(1, ordering: .relaxed)
+    if let slot { clockOrder[slot] = id } else { clockOrder.append(id) }
     return state
+  }
+
+  /// Counts one more stream if that stays within `max`. Workers share the count, so the check
+  /// and the increment are one atomic step: the total never exceeds `max`, even by a race.
+  private func reserveStreamSlot(max: Int) -> Bool {
+    var current = counters.streams.load(ordering: .relaxed)
+    while current < max {
+      let (exchanged, original) = counters.streams.compareExchange(
+        expected: current, desired: current + 1, ordering: .relaxed)
+      if exchanged { return true }
+      current = original
+    }
+    return false
+  }
+
+  /// Forgets the first stream the clock finds not used since its last pass; returns the
+  /// clock slot it occupied, or nil if this worker has no stream to give up.
+  private func evictOne() -> Int? {
+    guard !clockOrder.isEmpty else { return nil }
+    while true {
+      if clockHand >= clockOrder.count { clockHand = 0 }
+      let id = clockOrder[clockHand]
+      guard let stream = streams[id] else { return nil }
+      if stream.referenced {
+        stream.referenced = false
+        clockHand += 1
+        continue
+      }
+      // The new stream takes over the evicted one's place in the count as well.
+      streams[id] = nil
+      dirty.remove(id)
+      counters.streamsEvicted.add(1)
+      checkpoints?.push([.delete(id)])
+      RateLimitedLog.shared.note(
+        "stream_evicted", logger,
+        "stream \(id) forgotten to make room (ingest.max_streams reached, least recently used)")
+      let slot = clockHand
+      clockHand += 1
+      return slot
+    }
   }
 
   private func record(
@@ -142,14 +195,15 @@ final class Worker {
 
   private func checkpoint() {
     guard let checkpoints, !dirty.isEmpty else { return }
-    var rows: [CheckpointStore.Row] = []
+    var rows: [CheckpointChange] = []
     rows.reserveCapacity(dirty.count)
     for id in dirty {
       guard let stream = streams[id] else { continue }
       rows.append(
-        CheckpointStore.Row(
-          id: id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
-          nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs))
+        .save(
+          CheckpointStore.Row(
+            id: id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
+            nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs)))
     }
     dirty.removeAll(keepingCapacity: true)
     checkpoints.push(rows)

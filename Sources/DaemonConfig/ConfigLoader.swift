@@ -80,6 +80,12 @@ public enum ConfigLoader {
     try r.read("max_message_bytes", &c.maxMessageBytes)
     try r.read("max_topic_bytes", &c.maxTopicBytes)
     try r.read("max_streams", &c.maxStreams)
+    var eviction = c.streamEviction.rawValue
+    try r.read("stream_eviction", &eviction)
+    guard let parsedEviction = DaemonConfiguration.StreamEviction(rawValue: eviction) else {
+      throw r.error("stream_eviction", eviction, "must be \"lru\" or \"reject\"")
+    }
+    c.streamEviction = parsedEviction
     try r.read("queue_capacity", &c.queueCapacity)
   }
 

@@ -16,10 +16,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maxMessageBytes = 1_048_576
     /// Stream ids longer than this are rejected, in bytes.
     public var maxTopicBytes = 256
-    /// New streams beyond this count are rejected (counted as `too_many_streams`).
+    /// Most streams tracked at once; what happens to a new one beyond it is `streamEviction`.
     public var maxStreams = 1_000_000
+    /// At `maxStreams`: forget the least recently used stream to make room (`lru`), or refuse
+    /// the new one (`reject`, counted as `too_many_streams`).
+    public var streamEviction = StreamEviction.lru
     /// Samples a worker's queue holds before new ones are dropped (counted).
     public var queueCapacity = 65_536
+  }
+
+  public enum StreamEviction: String, Sendable, Equatable {
+    case lru, reject
   }
 
   public enum PublishMode: String, Sendable, Equatable {

@@ -76,11 +76,24 @@ public final class CheckpointStore {
     sqlite3_close(db)
   }
 
-  /// Writes `rows` in one transaction: either all of them are saved or none.
-  public func save(_ rows: [Row], nowMs: Int64) throws(StoreError) {
-    guard !rows.isEmpty else { return }
+  /// Writes `rows` and removes the streams in `deleting`, in one transaction: either all of it
+  /// happens or none.
+  public func save(_ rows: [Row], deleting: [String] = [], nowMs: Int64) throws(StoreError) {
+    guard !rows.isEmpty || !deleting.isEmpty else { return }
     try execute("BEGIN IMMEDIATE")
     do throws(StoreError) {
+      if !deleting.isEmpty {
+        let delete = try prepare("DELETE FROM streams WHERE id = ?")
+        defer { sqlite3_finalize(delete) }
+        for id in deleting {
+          sqlite3_reset(delete)
+          let status = id.withCString { i in
+            sqlite3_bind_text(delete, 1, i, -1, nil)
+            return sqlite3_step(delete)
+          }
+          guard status == SQLITE_DONE else { throw StoreError("delete \(id): \(lastMessage)", code: status) }
+        }
+      }
       let statement = try prepare(
         "INSERT OR REPLACE INTO streams (id, state, samples, anomalies, next_sequence, last_seen_ms, saved_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
       )

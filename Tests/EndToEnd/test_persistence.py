@@ -107,3 +107,43 @@ def test_garbage_state_file_is_moved_aside(tmp_path):
         assert json.loads(daemon.ctl("info", "persistence", "--json").stdout)["persistence"]["streams_restored"] == 0
     finally:
         daemon.stop()
+
+
+def _distinct_streams(daemon, ctx, count):
+    pub = publisher(ctx, daemon)
+    for i in range(count):
+        pub.send_multipart([f"id.{i}".encode(), b"1.5"])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        ingest = daemon.info()["ingest"]
+        if ingest["samples_scored"] + ingest["rejected_total"] >= count:
+            break
+        time.sleep(0.05)
+    pub.close()
+
+
+def test_a_flood_of_stream_ids_is_bounded_by_max_streams(tmp_path, zmq_context):
+    (tmp_path / "a").mkdir()
+    daemon = Daemon(tmp_path / "a", config_text="[ingest]\nmax_streams = 50\n")
+    try:
+        _distinct_streams(daemon, zmq_context, 500)
+        info = daemon.info()
+        assert info["streams"]["streams"] == 50
+        assert info["streams"]["streams_evicted"] == 450
+        assert info["ingest"]["samples_scored"] == 500 and info["ingest"]["rejected_total"] == 0
+    finally:
+        assert daemon.stop() == 0
+    db = sqlite3.connect(daemon.state_dir / "state.sqlite")
+    assert db.execute("select count(*) from streams").fetchone()[0] <= 50
+
+
+def test_reject_mode_refuses_new_ids_and_counts_them(tmp_path, zmq_context):
+    (tmp_path / "a").mkdir()
+    daemon = Daemon(tmp_path / "a", config_text='[ingest]\nmax_streams = 50\nstream_eviction = "reject"\n')
+    try:
+        _distinct_streams(daemon, zmq_context, 200)
+        info = daemon.info()
+        assert info["streams"]["streams"] == 50 and info["streams"]["streams_evicted"] == 0
+        assert info["ingest"]["rejected_too_many_streams"] == 150
+    finally:
+        daemon.stop()
