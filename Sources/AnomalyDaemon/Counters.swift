@@ -27,6 +27,8 @@ enum RejectReason: String, CaseIterable, Sendable {
 final class Counters: Sendable {
   /// Multipart messages taken off the SUB socket.
   let messagesReceived = Atomic<UInt64>(0)
+  /// Messages for streams another instance owns (`server.shard`), skipped undecoded.
+  let messagesOtherShard = Atomic<UInt64>(0)
   /// Samples decoded from accepted messages.
   let samplesReceived = Atomic<UInt64>(0)
   /// Samples a detector scored.

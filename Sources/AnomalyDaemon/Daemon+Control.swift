@@ -1,6 +1,7 @@
 import ControlProtocol
 import DaemonConfig
 import Foundation
+import StateStore
 import Wire
 import ZeroMQ
 
@@ -41,6 +42,20 @@ extension Daemon {
         }
       case .metrics:
         return ControlReply(ok: true, body: metricsText())
+      case .export(let id):
+        for answer in try askWorkers(.export(id)) {
+          if case .exported(let row?) = answer { return ControlReply(ok: true, body: StreamRecord.encode(row) + "\n") }
+        }
+        return .failure("no stream '\(id)'")
+      case .importState(let record):
+        let row = try StreamRecord.decode(record)
+        let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+        switch try askWorker(worker, .install(row)) {
+        case .refused(let why): return .failure("import of '\(row.id)' refused: \(why)")
+        default:
+          let message = "imported \(row.id): \(row.samples) samples learned"
+          return ControlReply(ok: true, body: request.json ? "{\"message\":\(quote(message))}\n" : message + "\n")
+        }
       }
     } catch {
       return .failure(error.description)
@@ -89,6 +104,8 @@ extension Daemon {
         ),
         ("bound_endpoint", .text(bound?.ingest ?? "")),
         ("messages_received", .uint(counters.messagesReceived.value)),
+        ("shard", .text(config.server.shard.description)),
+        ("messages_other_shard", .uint(counters.messagesOtherShard.value)),
         ("samples_received", .uint(counters.samplesReceived.value)),
         ("samples_scored", .uint(counters.samplesScored.value)),
         ("samples_dropped", .uint(counters.samplesDropped.value)),

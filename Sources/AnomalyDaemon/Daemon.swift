@@ -126,7 +126,8 @@ public final class Daemon: Sendable {
         let ingest: IngestLoop
         do {
           ingest = try IngestLoop(
-            context: context, config: config.ingest, workers: workers, counters: counters, settings: settings,
+            context: context, config: config.ingest, workers: workers, shard: config.server.shard,
+            counters: counters, settings: settings,
             logger: logger)
         } catch {
           ingestStarted.report(error: "ingest socket: \(error)")
@@ -284,6 +285,7 @@ public final class Daemon: Sendable {
     }
     if fresh.control != old.control { restartNeeded.append("control socket") }
     if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
+    if fresh.server.shard != old.server.shard { restartNeeded.append("server.shard") }
     if fresh.server.logLevel != old.server.logLevel { restartNeeded.append("server.log_level") }
     if fresh.ingest.queueCapacity != old.ingest.queueCapacity
       || fresh.publish.queueCapacity != old.publish.queueCapacity
@@ -301,6 +303,16 @@ public final class Daemon: Sendable {
     if !restartNeeded.isEmpty { message += "; needs a restart to change: " + restartNeeded.joined(separator: ", ") }
     logger.notice("\(message)")
     return .success(message)
+  }
+
+  /// Asks one worker.
+  func askWorker(_ index: Int, _ request: WorkerQuery.Request) throws(DaemonError) -> WorkerQuery.Answer {
+    let query = WorkerQuery(request)
+    workerQueues[index].push(.query(query))
+    guard let answer = query.wait(seconds: 2) else {
+      throw DaemonError("worker \(index) did not answer within 2 s (overloaded?)")
+    }
+    return answer
   }
 
   /// Asks every worker and gathers the answers.

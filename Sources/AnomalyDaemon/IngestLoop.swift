@@ -26,13 +26,15 @@ final class IngestLoop {
   /// Read once per drained burst, not per message: the topic limit (reloadable) and the
   /// receive time stamped on samples that carry no timestamp.
   private var maxTopicBytes = 0
+  private let shard: DaemonConfiguration.Shard
   private var burstTimeMs: Int64 = 0
 
   /// Creates the SUB socket and binds/connects it; throws if an endpoint cannot be used.
   init(
     context: Context, config: DaemonConfiguration.Ingest, workers: [BlockingQueue<WorkItem>],
-    counters: Counters, settings: SharedSettings, logger: Logger
+    shard: DaemonConfiguration.Shard, counters: Counters, settings: SharedSettings, logger: Logger
   ) throws(ZMQError) {
+    self.shard = shard
     socket = try Socket(context, .sub)
     try socket.receiveHighWaterMark(Int32(clamping: config.receiveHighWaterMark))
     try socket.maxMessageSize(Int64(config.maxMessageBytes))
@@ -99,6 +101,11 @@ final class IngestLoop {
         "topic must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
       return
     }
+    let hash = stableHash(topic)
+    if shard.count > 1, Int((hash >> 32) % UInt64(shard.count)) != shard.index {
+      counters.messagesOtherShard.add(1)
+      return
+    }
     do {
       try SampleDecoder.decode(payload, into: &decoded)
     } catch {
@@ -107,7 +114,7 @@ final class IngestLoop {
       return
     }
     let now = burstTimeMs
-    let worker = Int(stableHash(topic) % UInt64(workers.count))
+    let worker = Int(hash % UInt64(workers.count))
     for i in 0..<decoded.count {
       let ts = decoded.timestamps[i]
       batches[worker].append(

@@ -42,8 +42,8 @@ final class Worker {
     self.logger = logger
   }
 
-  /// Takes over streams restored from a checkpoint (already validated at start-up).
-  func restore(_ rows: [CheckpointStore.Row]) {
+  /// Takes over streams restored from a checkpoint or imported (already validated).
+  func restore(_ rows: [CheckpointStore.Row], counted: Bool = true) {
     for row in rows {
       guard let detector = try? StreamDetector.decodeState(row.state) else { continue }
       let state = StreamState(id: row.id, detector: detector)
@@ -53,9 +53,17 @@ final class Worker {
       state.lastSeenMs = row.lastSeenMs
       state.lastTimestampMs = row.lastSeenMs
       streams[row.id] = state
-      clockOrder.append(row.id)
-      counters.streams.wrappingAdd(1, ordering: .relaxed)
+      if counted {
+        clockOrder.append(row.id)
+        counters.streams.wrappingAdd(1, ordering: .relaxed)
+      }
     }
+  }
+
+  private func row(for stream: StreamState) -> CheckpointStore.Row {
+    CheckpointStore.Row(
+      id: stream.id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
+      nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs)
   }
 
   /// Runs until `shouldStop` is set and the queue is drained.
@@ -138,7 +146,12 @@ final class Worker {
     while true {
       if clockHand >= clockOrder.count { clockHand = 0 }
       let id = clockOrder[clockHand]
-      guard let stream = streams[id] else { return nil }
+      guard let stream = streams[id] else {
+        // A slot whose stream is gone is free already.
+        let slot = clockHand
+        clockHand += 1
+        return slot
+      }
       if stream.referenced {
         stream.referenced = false
         clockHand += 1
@@ -199,11 +212,7 @@ final class Worker {
     rows.reserveCapacity(dirty.count)
     for id in dirty {
       guard let stream = streams[id] else { continue }
-      rows.append(
-        .save(
-          CheckpointStore.Row(
-            id: id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
-            nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs)))
+      rows.append(.save(row(for: stream)))
     }
     dirty.removeAll(keepingCapacity: true)
     checkpoints.push(rows)
@@ -217,6 +226,23 @@ final class Worker {
       } else {
         query.reply(.summaries(streams.values.map { $0.summary() }))
       }
+    case .export(let id):
+      query.reply(.exported(streams[id].map { row(for: $0) }))
+    case .install(let row):
+      if streams[row.id] == nil {
+        if reserveStreamSlot(max: settings.snapshot.maxStreams) {
+          clockOrder.append(row.id)
+        } else if let slot = evictOne() {
+          clockOrder[slot] = row.id
+        } else {
+          query.reply(.refused("ingest.max_streams reached"))
+          return
+        }
+      }
+      restore([row], counted: false)
+      if checkpoints != nil { dirty.insert(row.id) }
+      logger.notice("stream state imported", metadata: ["stream.id": "\(row.id)"])
+      query.reply(.installed)
     case .reset(let id):
       guard let stream = streams[id] else {
         query.reply(.reset(found: false))

@@ -1,4 +1,5 @@
 import Foundation
+import StateStore
 import Synchronization
 
 /// A question the control thread asks a worker, answered on the worker's own thread so that
@@ -9,11 +10,18 @@ final class WorkerQuery: Sendable {
     case summaries(only: String?)
     /// Forget a stream's learned state.
     case reset(String)
+    /// A stream's state as a checkpoint row.
+    case export(String)
+    /// Install a stream's state (already validated), replacing what the worker has.
+    case install(CheckpointStore.Row)
   }
 
   enum Answer: Sendable {
     case summaries([StreamSummary])
     case reset(found: Bool)
+    case exported(CheckpointStore.Row?)
+    case installed
+    case refused(String)
   }
 
   let request: Request

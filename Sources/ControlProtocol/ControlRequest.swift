@@ -5,7 +5,7 @@
 ///
 ///     request = ["json" SP] command LF
 ///     command = "info" [SP section] | "streams" | "stream" SP id | "reset" SP id
-///             | "reload" | "metrics" | "ping"
+///             | "reload" | "metrics" | "ping" | "export" SP id | "import" SP json
 ///
 /// A stream id is the rest of the line after the command word, so ids may contain spaces.
 /// Requests longer than `maxLength` bytes are refused.
@@ -17,13 +17,18 @@ public enum ControlCommand: Equatable, Sendable {
   case reload
   case metrics
   case ping
+  /// One stream's learned state as a JSON record (to move it to another instance).
+  case export(id: String)
+  /// Install a record produced by `export`, replacing the stream's state.
+  case importState(record: String)
 
   /// Sections `info` knows, in the order it prints them.
   public static let infoSections = ["server", "ingest", "streams", "model", "persistence", "publish"]
 }
 
 public struct ControlRequest: Equatable, Sendable {
-  public static let maxLength = 4096
+  /// Longest request line; large enough for an `import` record of a big model.
+  public static let maxLength = 1 << 22
 
   public var command: ControlCommand
   /// Reply as JSON instead of text.
@@ -45,6 +50,8 @@ public struct ControlRequest: Equatable, Sendable {
     case .reload: return prefix + "reload"
     case .metrics: return prefix + "metrics"
     case .ping: return prefix + "ping"
+    case .export(let id): return prefix + "export \(id)"
+    case .importState(let record): return prefix + "import \(record)"
     }
   }
 
@@ -92,10 +99,15 @@ public struct ControlRequest: Equatable, Sendable {
     case "reload": command = try noArguments(.reload)
     case "metrics": command = try noArguments(.metrics)
     case "ping": command = try noArguments(.ping)
+    case "export": command = .export(id: try streamID())
+    case "import":
+      guard !rest.isEmpty else { throw ControlError("'import' needs a record (from 'export')") }
+      command = .importState(record: String(rest))
     case "": throw ControlError("empty request")
     default:
       throw ControlError(
-        "unknown command '\(word.prefix(64))' (known: info, streams, stream, reset, reload, metrics, ping)")
+        "unknown command '\(word.prefix(64))' (known: info, streams, stream, reset, reload, metrics, ping, export, import)"
+      )
     }
     return ControlRequest(command, json: json)
   }

@@ -119,6 +119,12 @@ public enum ConfigLoader {
     try r.read("metrics_interval", &c.metricsInterval)
     try r.read("state_directory", &c.stateDirectory)
     try r.read("checkpoint_interval", &c.checkpointInterval)
+    var shard = c.shard.description
+    try r.read("shard", &shard)
+    guard let parsedShard = DaemonConfiguration.Shard(shard) else {
+      throw r.error("shard", shard, "must be \"i/N\" with 0 ≤ i < N, e.g. \"0/2\"")
+    }
+    c.shard = parsedShard
   }
 
   static func readDetector(_ r: inout SectionReader, _ d: inout DetectorConfiguration) throws(ConfigError) {

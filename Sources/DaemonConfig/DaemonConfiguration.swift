@@ -67,6 +67,31 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stateDirectory = ""
     /// Seconds between checkpoints of the streams that changed.
     public var checkpointInterval = 60.0
+    /// This instance's share of the streams when several instances split them: "i/N" keeps the
+    /// streams whose stable hash falls in share i of N (0-based). "0/1": every stream.
+    public var shard = Shard(index: 0, count: 1)
+  }
+
+  /// One share of the stream-id space, for scale-out across instances.
+  public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+      self.index = index
+      self.count = count
+    }
+
+    /// Parses "i/N".
+    public init?(_ text: String) {
+      let parts = text.split(separator: "/")
+      guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n, n <= 65536 else {
+        return nil
+      }
+      self.init(index: i, count: n)
+    }
+
+    public var description: String { "\(index)/\(count)" }
   }
 
   public var ingest = Ingest()

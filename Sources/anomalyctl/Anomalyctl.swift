@@ -17,7 +17,8 @@ struct Anomalyctl: ParsableCommand {
         anomalyctl streams --json
       """,
     subcommands: [
-      Info.self, Streams.self, StreamDetail.self, Reset.self, Reload.self, Metrics.self, Ping.self,
+      Info.self, Streams.self, StreamDetail.self, Reset.self, Reload.self, Metrics.self, Ping.self, Export.self,
+      Import.self,
       Publish.self, Tail.self, Replay.self,
     ])
 }

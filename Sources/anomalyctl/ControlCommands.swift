@@ -17,6 +17,11 @@ struct ControlOptions: ParsableArguments {
 
   /// Sends `command` and prints the reply; exits non-zero if the daemon reports an error.
   func run(_ command: ControlCommand) throws {
+    print(try send(command), terminator: "")
+  }
+
+  /// Sends `command` and returns the reply body; exits non-zero if the daemon reports an error.
+  func send(_ command: ControlCommand) throws -> String {
     let path = socket ?? defaultSocketPath()
     let reply: ControlReply
     do {
@@ -29,7 +34,7 @@ struct ControlOptions: ParsableArguments {
       printError("anomalyd: \(reply.body)")
       throw ExitCode(1)
     }
-    print(reply.body, terminator: "")
+    return reply.body
   }
 
   /// The daemon's default, or the systemd location if only that one exists.
@@ -91,6 +96,55 @@ struct Metrics: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print Prometheus metrics (text exposition format).")
   @OptionGroup var options: ControlOptions
   func run() throws { try options.run(.metrics) }
+}
+
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write one stream's learned state as a JSON record (to move it to another instance).")
+  @Argument(help: "The stream id.") var id: String
+  @Option(name: .shortAndLong, help: "Write the record here instead of standard output.") var output: String?
+  @OptionGroup var options: ControlOptions
+  func run() throws {
+    let record = try options.send(.export(id: id))
+    guard let output else {
+      print(record, terminator: "")
+      return
+    }
+    let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+      printError("anomalyctl export: cannot create \(output): \(String(cString: strerror(errno)))")
+      throw ExitCode(1)
+    }
+    defer { close(fd) }
+    let writer = OutputBuffer(fileDescriptor: fd)
+    writer.write(record)
+    guard writer.flush() else {
+      printError("anomalyctl export: writing \(output) failed")
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct Import: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Install a stream's learned state from a record made by 'export', replacing what the daemon has.",
+    discussion: "The stream resumes from the imported state at its next sample, without a new warm-up.")
+  @Argument(help: "The record file ('-' for standard input).") var file: String
+  @OptionGroup var options: ControlOptions
+  func run() throws {
+    let fd = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      printError("anomalyctl import: cannot open \(file): \(String(cString: strerror(errno)))")
+      throw ExitCode(1)
+    }
+    defer { if fd != STDIN_FILENO { close(fd) } }
+    let reader = LineReader(fileDescriptor: fd)
+    guard let line = reader.next(), !line.isEmpty else {
+      printError("anomalyctl import: \(file) is empty")
+      throw ExitCode(1)
+    }
+    try options.run(.importState(record: String(decoding: line, as: UTF8.self)))
+  }
 }
 
 struct Ping: ParsableCommand {

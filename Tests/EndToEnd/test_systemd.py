@@ -13,12 +13,13 @@ import pytest
 from conftest import BIN, REPO, free_port
 
 
-def test_unit_file_verifies(tmp_path):
+@pytest.mark.parametrize("source,name", [("anomalyd.service", "anomalyd.service"), ("anomalyd@.service", "anomalyd@shard0.service")])
+def test_unit_file_verifies(tmp_path, source, name):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    unit = (REPO / "systemd/anomalyd.service").read_text()
+    unit = (REPO / "systemd" / source).read_text()
     unit = unit.replace("/usr/local/bin/anomalyd", str(BIN / "anomalyd"))
-    path = tmp_path / "anomalyd.service"
+    path = tmp_path / name
     path.write_text(unit)
     result = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True)
     # verify exits 0 even for unknown keys; any output at all is a problem, except that this
