@@ -90,6 +90,9 @@ extension Daemon {
             ("config_file", .text(configPath ?? "(built-in defaults)")),
             ("control_socket", .text(bound?.control ?? "")),
             ("used_memory_rss_bytes", .int(ProcessMemory.residentBytes())),
+            ("curve", .text(config.security.curveKeys.map { "on, server key \($0.publicKey)" } ?? "off")),
+            ("curve_clients_accepted", .uint(security.accepted.value)),
+            ("curve_clients_denied", .uint(security.denied.value)),
             ("reloads", .uint(counters.reloads.value)),
             ("reload_failures", .uint(counters.reloadFailures.value)),
           ]))

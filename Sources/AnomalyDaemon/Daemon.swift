@@ -37,6 +37,7 @@ public final class Daemon: Sendable {
   public var systemd: SystemdNotifier { notifier }
   let rates = RateTracker()
   let persistence = PersistenceCounters()
+  let security = SecurityCounters()
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
@@ -48,6 +49,7 @@ public final class Daemon: Sendable {
   private let workerStop = StopFlag()
   private let publisherStop = StopFlag()
   private let controlStop = StopFlag()
+  private let zapStop = StopFlag()
   private let threads = Mutex<[String: ThreadHandle]>([:])
   private let endpoints = Mutex<Endpoints?>(nil)
 
@@ -94,6 +96,35 @@ public final class Daemon: Sendable {
       addThread("checkpointer", ThreadHandle(name: "anomalyd-checkpoint") { checkpointer.run { stop.isSet } })
     }
 
+    let curve = config.security.curveKeys
+    if curve != nil {
+      guard Curve.isAvailable else {
+        stopAll()
+        throw DaemonError("security.curve_key_file is set, but this libzmq was built without CURVE (libsodium)")
+      }
+      let zapStarted = StartupSignal()
+      let (context, allowed, security, logger, stop) = (
+        context, config.security.curveAllowedClients, security, logger, zapStop
+      )
+      addThread(
+        "zap",
+        ThreadHandle(name: "anomalyd-zap") {
+          let handler: ZapHandler
+          do {
+            handler = try ZapHandler(context: context, allowed: allowed, counters: security, logger: logger)
+          } catch {
+            zapStarted.report(error: "ZAP handler: \(error)")
+            return
+          }
+          zapStarted.report(error: nil)
+          handler.run { stop.isSet }
+        })
+      if let error = zapStarted.wait() {
+        stopAll()
+        throw DaemonError(error)
+      }
+    }
+
     let publishEndpoint = Mutex("")
     let publishStarted = StartupSignal()
     let (context, queue, counters, logger, stop) = (context, publishQueue, counters, logger, publisherStop)
@@ -103,7 +134,7 @@ public final class Daemon: Sendable {
         let publisher: Publisher
         do {
           publisher = try Publisher(
-            context: context, config: config.publish, queue: queue, counters: counters, logger: logger)
+            context: context, config: config.publish, curve: curve, queue: queue, counters: counters, logger: logger)
         } catch {
           publishStarted.report(error: "publish socket: \(error)")
           return
@@ -126,7 +157,7 @@ public final class Daemon: Sendable {
         let ingest: IngestLoop
         do {
           ingest = try IngestLoop(
-            context: context, config: config.ingest, workers: workers, shard: config.server.shard,
+            context: context, config: config.ingest, workers: workers, shard: config.server.shard, curve: curve,
             counters: counters, settings: settings,
             logger: logger)
         } catch {
@@ -190,6 +221,8 @@ public final class Daemon: Sendable {
     join("publisher")
     controlStop.set()
     join("control")
+    zapStop.set()
+    join("zap")
   }
 
   /// Called about once a second by the main thread: rates, checkpoints, the metrics textfile.
@@ -284,6 +317,7 @@ public final class Daemon: Sendable {
       restartNeeded.append("publish endpoints")
     }
     if fresh.control != old.control { restartNeeded.append("control socket") }
+    if fresh.security != old.security { restartNeeded.append("security") }
     if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
     if fresh.server.shard != old.server.shard { restartNeeded.append("server.shard") }
     if fresh.server.logLevel != old.server.logLevel { restartNeeded.append("server.log_level") }

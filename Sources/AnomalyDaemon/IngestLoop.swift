@@ -32,10 +32,12 @@ final class IngestLoop {
   /// Creates the SUB socket and binds/connects it; throws if an endpoint cannot be used.
   init(
     context: Context, config: DaemonConfiguration.Ingest, workers: [BlockingQueue<WorkItem>],
-    shard: DaemonConfiguration.Shard, counters: Counters, settings: SharedSettings, logger: Logger
+    shard: DaemonConfiguration.Shard, curve: CurveKeyPair?, counters: Counters, settings: SharedSettings,
+    logger: Logger
   ) throws(ZMQError) {
     self.shard = shard
     socket = try Socket(context, .sub)
+    if let secret = curve?.secretKey { try socket.makeCurveServer(secretKey: secret, domain: "anomalyd") }
     try socket.receiveHighWaterMark(Int32(clamping: config.receiveHighWaterMark))
     try socket.maxMessageSize(Int64(config.maxMessageBytes))
     try socket.subscribe([])

@@ -13,10 +13,11 @@ final class Publisher {
   private let logger: Logger
 
   init(
-    context: Context, config: DaemonConfiguration.Publish, queue: BlockingQueue<[OutgoingEvent]>,
-    counters: Counters, logger: Logger
+    context: Context, config: DaemonConfiguration.Publish, curve: CurveKeyPair?,
+    queue: BlockingQueue<[OutgoingEvent]>, counters: Counters, logger: Logger
   ) throws(ZMQError) {
     socket = try Socket(context, .pub)
+    if let secret = curve?.secretKey { try socket.makeCurveServer(secretKey: secret, domain: "anomalyd") }
     try socket.sendHighWaterMark(Int32(clamping: config.sendHighWaterMark))
     for endpoint in config.bind { try socket.bind(endpoint) }
     for endpoint in config.connect { try socket.connect(endpoint) }

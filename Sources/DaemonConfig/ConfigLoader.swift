@@ -32,6 +32,9 @@ public enum ConfigLoader {
       try apply(toml: "[\(section)]\n\(key) = \(value)\n", source: "--set \(override)", to: &config)
     }
     try validate(config)
+    if !config.security.curveKeyFile.isEmpty {
+      config.security.curveKeys = try CurveKeyPair.load(path: config.security.curveKeyFile, needSecret: true)
+    }
     return config
   }
 
@@ -64,10 +67,11 @@ public enum ConfigLoader {
       case "control": try readControl(&reader, &config.control)
       case "server": try readServer(&reader, &config.server)
       case "detector": try readDetector(&reader, &config.detector)
+      case "security": try readSecurity(&reader, &config.security)
       default:
         throw ConfigError(
           key: sectionName, value: "[...]",
-          reason: "unknown section (known: ingest, publish, control, server, detector)", source: source)
+          reason: "unknown section (known: ingest, publish, control, server, detector, security)", source: source)
       }
       try reader.rejectUnknownKeys()
     }
@@ -125,6 +129,11 @@ public enum ConfigLoader {
       throw r.error("shard", shard, "must be \"i/N\" with 0 ≤ i < N, e.g. \"0/2\"")
     }
     c.shard = parsedShard
+  }
+
+  static func readSecurity(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Security) throws(ConfigError) {
+    try r.read("curve_key_file", &c.curveKeyFile)
+    try r.read("curve_allowed_clients", &c.curveAllowedClients)
   }
 
   static func readDetector(_ r: inout SectionReader, _ d: inout DetectorConfiguration) throws(ConfigError) {
@@ -194,6 +203,13 @@ public enum ConfigLoader {
     try check(
       c.server.checkpointInterval >= 1 && c.server.checkpointInterval <= 86400, "server.checkpoint_interval",
       c.server.checkpointInterval, "must be between 1 and 86400 seconds")
+    for key in c.security.curveAllowedClients where !CurveKeyPair.isZ85Key(key) {
+      throw ConfigError(key: "security.curve_allowed_clients", value: key, reason: "not a 40-character Z85 public key")
+    }
+    if !c.security.curveAllowedClients.isEmpty && c.security.curveKeyFile.isEmpty {
+      throw ConfigError(
+        key: "security.curve_allowed_clients", value: "[…]", reason: "needs security.curve_key_file (CURVE is off)")
+    }
     if let (key, reason) = c.detector.validationError() {
       throw ConfigError(key: "detector.\(key)", value: detectorValue(c.detector, key), reason: reason)
     }

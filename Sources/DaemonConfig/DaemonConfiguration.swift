@@ -72,6 +72,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var shard = Shard(index: 0, count: 1)
   }
 
+  public struct Security: Sendable, Equatable {
+    /// The daemon's CURVE key pair file (`anomalyctl keygen`); empty: no CURVE.
+    public var curveKeyFile = ""
+    /// Client public keys (Z85) allowed to connect; empty: any client that knows the server's
+    /// public key.
+    public var curveAllowedClients: [String] = []
+    /// The key pair read from `curveKeyFile` when the configuration was loaded.
+    public var curveKeys: CurveKeyPair?
+  }
+
   /// One share of the stream-id space, for scale-out across instances.
   public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public var index: Int
@@ -98,6 +108,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public var publish = Publish()
   public var control = Control()
   public var server = Server()
+  public var security = Security()
   public var detector = DetectorConfiguration()
 
   public init() {}

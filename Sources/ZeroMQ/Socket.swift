@@ -6,7 +6,7 @@ import CZeroMQ
 
 /// The socket types this project uses.
 public enum SocketType: Sendable {
-  case pub, sub, xpub, pair, push, pull
+  case pub, sub, xpub, pair, push, pull, rep
 
   var raw: Int32 {
     switch self {
@@ -16,6 +16,7 @@ public enum SocketType: Sendable {
     case .pair: ZMQ_PAIR
     case .push: ZMQ_PUSH
     case .pull: ZMQ_PULL
+    case .rep: ZMQ_REP
     }
   }
 }

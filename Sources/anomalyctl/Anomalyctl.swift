@@ -18,7 +18,7 @@ struct Anomalyctl: ParsableCommand {
       """,
     subcommands: [
       Info.self, Streams.self, StreamDetail.self, Reset.self, Reload.self, Metrics.self, Ping.self, Export.self,
-      Import.self,
+      Import.self, Keygen.self,
       Publish.self, Tail.self, Replay.self,
     ])
 }

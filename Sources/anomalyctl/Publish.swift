@@ -37,6 +37,8 @@ struct Publish: ParsableCommand {
   @Flag(name: .long, help: "Stop at the first invalid line instead of skipping it.")
   var strict = false
 
+  @OptionGroup var curve: CurveOptions
+
   func validate() throws {
     guard !stream.isEmpty, stream.utf8.count <= 4096 else {
       throw ValidationError("the stream id must be 1…4096 bytes")
@@ -49,6 +51,7 @@ struct Publish: ParsableCommand {
     // With NODROP a full queue makes send report EAGAIN instead of discarding the message.
     try socket.setOption(SocketOption.xpubNoDrop, Int32(1))
     try socket.sendHighWaterMark(100_000)
+    try curve.apply(to: socket)
     try socket.connect(endpoint)
     try waitForSubscriber(socket)
 

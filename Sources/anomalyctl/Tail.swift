@@ -22,10 +22,13 @@ struct Tail: ParsableCommand {
   @Option(name: .long, help: "Exit after this many seconds.")
   var timeout: Double?
 
+  @OptionGroup var curve: CurveOptions
+
   func run() throws {
     let context = try Context()
     let socket = try Socket(context, .sub)
     try socket.subscribe(Array(prefix.utf8))
+    try curve.apply(to: socket)
     try socket.connect(endpoint)
     var polls = PollSet()
     polls.add(socket)

@@ -84,8 +84,14 @@ struct Anomalyd: ParsableCommand {
       throw ExitCode(78)  // EX_CONFIG
     }
     if checkConfig {
-      print("configuration OK")
-      print(settings)
+      // A summary, never the whole structure: it would print the CURVE secret key.
+      print("configuration OK (\(config ?? "built-in defaults"))")
+      print("ingest: bind \(settings.ingest.bind) connect \(settings.ingest.connect)")
+      print("publish: bind \(settings.publish.bind) connect \(settings.publish.connect), mode \(settings.publish.mode)")
+      print(
+        "workers: \(settings.server.workers == 0 ? "one per core" : String(settings.server.workers)), shard \(settings.server.shard)"
+      )
+      print("curve: \(settings.security.curveKeys.map { "on, server key \($0.publicKey)" } ?? "off")")
       return
     }
 
