@@ -28,6 +28,10 @@ struct LoadGenerator: ParsableCommand {
   var batch = 0
   @Flag(help: "Measure libzmq alone: receive in-process instead of sending to a daemon.")
   var raw = false
+  @Option(help: "Messages per second (default: as fast as possible).")
+  var rate: Double?
+  @Option(help: "The daemon's event endpoint: measure publish → event latency (needs publish.mode = \"all\").")
+  var events: String?
 
   func run() throws {
     let context = try Context()
@@ -70,6 +74,10 @@ struct LoadGenerator: ParsableCommand {
       receiver?.start()
       ready.wait()
     }
+    if let events {
+      try measureLatency(context: context, topics: topics, payloads: payloads, eventEndpoint: events)
+      return
+    }
     let pub = try Socket(context, .xpub)
     try pub.setOption(SocketOption.xpubNoDrop, Int32(1))
     try pub.sendHighWaterMark(100_000)
@@ -103,5 +111,96 @@ struct LoadGenerator: ParsableCommand {
     }
     try pub.linger(milliseconds: 30_000)
     pub.close()
+  }
+
+  /// Sends at `rate` (one text sample per message, round-robin over the streams) and times
+  /// each score event against its sample's send time. Sample i is the (i / streams)-th of
+  /// stream i % streams, so its event is that stream's event with that sequence number.
+  func measureLatency(context: Context, topics: [[UInt8]], payloads: [[UInt8]], eventEndpoint: String) throws {
+    let count = messages
+    let streamCount = topics.count
+    let sendTimes = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count)
+    let receiveTimes = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: count)
+    sendTimes.initialize(repeating: 0)
+    receiveTimes.initialize(repeating: 0)
+    defer {
+      sendTimes.deallocate()
+      receiveTimes.deallocate()
+    }
+    nonisolated(unsafe) let received = receiveTimes
+    let ready = DispatchSemaphore(value: 0)
+    let done = DispatchSemaphore(value: 0)
+    let receiver = Thread {
+      defer { done.signal() }
+      do {
+        let sub = try Socket(context, .sub)
+        try sub.receiveHighWaterMark(0)
+        try sub.subscribe(Array("load.".utf8))
+        try sub.connect(eventEndpoint)
+        ready.signal()
+        var polls = PollSet()
+        polls.add(sub)
+        let topic = Frame()
+        let body = Frame()
+        let sequence = Frame()
+        var got = 0
+        var idle = 0
+        while got < count && idle < 50 {
+          guard try polls.poll(timeoutMilliseconds: 100) > 0 else {
+            idle += 1
+            continue
+          }
+          idle = 0
+          while try sub.receive(into: topic, wait: false) {
+            _ = try sub.receive(into: body)
+            _ = try sub.receive(into: sequence)
+            let now = DispatchTime.now().uptimeNanoseconds
+            let stream = Int(String(decoding: topic.bytes.dropFirst(5), as: UTF8.self)) ?? 0
+            let seq = Int(UInt64(littleEndian: sequence.bytes.loadUnaligned(as: UInt64.self)))
+            let index = seq * streamCount + stream
+            if index < count { received[index] = now }
+            got += 1
+          }
+        }
+        sub.close()
+      } catch {
+        FileHandle.standardError.write(Data("event receiver: \(error)\n".utf8))
+        ready.signal()
+      }
+    }
+    receiver.start()
+    ready.wait()
+    Thread.sleep(forTimeInterval: 0.5)  // let the subscription reach the daemon
+    let pub = try Socket(context, .xpub)
+    try pub.setOption(SocketOption.xpubNoDrop, Int32(1))
+    try pub.sendHighWaterMark(100_000)
+    try pub.connect(endpoint)
+    let subscription = Frame()
+    _ = try pub.receive(into: subscription)
+    let interval = UInt64(1e9 / (rate ?? 50_000))
+    let start = DispatchTime.now().uptimeNanoseconds
+    for i in 0..<count {
+      let due = start + UInt64(i) * interval
+      while DispatchTime.now().uptimeNanoseconds < due {}
+      sendTimes[i] = DispatchTime.now().uptimeNanoseconds
+      try pub.send(topics[i % streamCount], more: true)
+      try pub.send(payloads[i % payloads.count])
+    }
+    done.wait()
+    var latencies: [Double] = []
+    latencies.reserveCapacity(count)
+    for i in 0..<count where receiveTimes[i] > 0 { latencies.append(Double(receiveTimes[i] - sendTimes[i]) / 1000) }
+    latencies.sort()
+    guard !latencies.isEmpty else {
+      print("no events received: is publish.mode = \"all\"?")
+      throw ExitCode(1)
+    }
+    func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    print(
+      String(
+        format: "latency publish → event at %.0f msg/s over %d streams, %d of %d events: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%.1f s)",
+        rate ?? 50_000, streamCount, latencies.count, count, percentile(0.5), percentile(0.99), percentile(0.999),
+        latencies.last!, elapsed))
   }
 }
