@@ -13,6 +13,8 @@ final class StreamState {
   var lastError = 0.0
   /// Set on every sample; cleared as the eviction clock passes (second-chance LRU).
   var referenced = true
+  /// Changed since the last checkpoint (and queued in the worker's dirty list).
+  var isDirty = false
   /// Sequence number of the next event published for this stream.
   var nextSequence: UInt64 = 0
   /// The most recent scores, oldest first once full (`recentScoresNext` marks the start).

@@ -19,8 +19,9 @@ final class Worker {
   private var streams: [String: StreamState] = [:]
   private let workspace = DetectorWorkspace()
   private var pending: [OutgoingEvent] = []
-  /// Streams whose state changed since the last checkpoint.
-  private var dirty: Set<String> = []
+  /// Streams whose state changed since the last checkpoint, each once (`StreamState.isDirty`
+  /// guards the append, so marking costs a flag test per sample, not a hash).
+  private var dirty: [StreamState] = []
   /// Where checkpoint changes go; nil when persistence is off.
   private let checkpoints: BlockingQueue<[CheckpointChange]>?
   /// Every stream id of this worker once, in the order the eviction clock visits them, and
@@ -97,7 +98,7 @@ final class Worker {
         }
         let result = stream.detector.process(values, workspace)
         scored += 1
-        if checkpoints != nil { dirty.insert(stream.id) }
+        markDirty(stream)
         record(result, stream: stream, entry: entry, values: values, mode: current.publishMode)
       }
     }
@@ -159,7 +160,6 @@ final class Worker {
       }
       // The new stream takes over the evicted one's place in the count as well.
       streams[id] = nil
-      dirty.remove(id)
       counters.streamsEvicted.add(1)
       checkpoints?.push([.delete(id)])
       RateLimitedLog.shared.note(
@@ -210,12 +210,20 @@ final class Worker {
     guard let checkpoints, !dirty.isEmpty else { return }
     var rows: [CheckpointChange] = []
     rows.reserveCapacity(dirty.count)
-    for id in dirty {
-      guard let stream = streams[id] else { continue }
+    for stream in dirty {
+      stream.isDirty = false
+      // An evicted (or replaced) stream is no longer the one its id maps to: skip it.
+      guard streams[stream.id] === stream else { continue }
       rows.append(.save(row(for: stream)))
     }
     dirty.removeAll(keepingCapacity: true)
     checkpoints.push(rows)
+  }
+
+  private func markDirty(_ stream: StreamState) {
+    guard checkpoints != nil, !stream.isDirty else { return }
+    stream.isDirty = true
+    dirty.append(stream)
   }
 
   private func answer(_ query: WorkerQuery) {
@@ -240,7 +248,7 @@ final class Worker {
         }
       }
       restore([row], counted: false)
-      if checkpoints != nil { dirty.insert(row.id) }
+      if let installed = streams[row.id] { markDirty(installed) }
       logger.notice("stream state imported", metadata: ["stream.id": "\(row.id)"])
       query.reply(.installed)
     case .reset(let id):
@@ -249,7 +257,7 @@ final class Worker {
         return
       }
       stream.detector.reset()
-      if checkpoints != nil { dirty.insert(id) }
+      markDirty(stream)
       logger.notice("stream reset", metadata: ["stream.id": "\(id)"])
       query.reply(.reset(found: true))
     }

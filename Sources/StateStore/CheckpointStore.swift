@@ -82,18 +82,7 @@ public final class CheckpointStore {
     guard !rows.isEmpty || !deleting.isEmpty else { return }
     try execute("BEGIN IMMEDIATE")
     do throws(StoreError) {
-      if !deleting.isEmpty {
-        let delete = try prepare("DELETE FROM streams WHERE id = ?")
-        defer { sqlite3_finalize(delete) }
-        for id in deleting {
-          sqlite3_reset(delete)
-          let status = id.withCString { i in
-            sqlite3_bind_text(delete, 1, i, -1, nil)
-            return sqlite3_step(delete)
-          }
-          guard status == SQLITE_DONE else { throw StoreError("delete \(id): \(lastMessage)", code: status) }
-        }
-      }
+      try deleteRows(deleting)
       let statement = try prepare(
         "INSERT OR REPLACE INTO streams (id, state, samples, anomalies, next_sequence, last_seen_ms, saved_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
       )
@@ -159,13 +148,7 @@ public final class CheckpointStore {
         }
       }
       guard status == SQLITE_DONE else { throw StoreError("quarantine \(id): \(lastMessage)", code: status) }
-      let delete = try prepare("DELETE FROM streams WHERE id = ?")
-      defer { sqlite3_finalize(delete) }
-      let deleted = id.withCString { i in
-        sqlite3_bind_text(delete, 1, i, -1, nil)
-        return sqlite3_step(delete)
-      }
-      guard deleted == SQLITE_DONE else { throw StoreError("quarantine \(id): \(lastMessage)", code: deleted) }
+      try deleteRows([id])
       try execute("COMMIT")
     } catch {
       try? execute("ROLLBACK")
@@ -178,6 +161,21 @@ public final class CheckpointStore {
   }
 
   // MARK: Helpers
+
+  /// Removes streams' rows; the caller holds a transaction.
+  private func deleteRows(_ ids: [String]) throws(StoreError) {
+    guard !ids.isEmpty else { return }
+    let delete = try prepare("DELETE FROM streams WHERE id = ?")
+    defer { sqlite3_finalize(delete) }
+    for id in ids {
+      sqlite3_reset(delete)
+      let status = id.withCString { i in
+        sqlite3_bind_text(delete, 1, i, -1, nil)
+        return sqlite3_step(delete)
+      }
+      guard status == SQLITE_DONE else { throw StoreError("delete \(id): \(lastMessage)", code: status) }
+    }
+  }
 
   private var lastMessage: String { String(cString: sqlite3_errmsg(db)) }
 

@@ -199,7 +199,8 @@ struct LoadGenerator: ParsableCommand {
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     print(
       String(
-        format: "latency publish → event at %.0f msg/s over %d streams, %d of %d events: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%.1f s)",
+        format:
+          "latency publish → event at %.0f msg/s over %d streams, %d of %d events: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%.1f s)",
         rate ?? 50_000, streamCount, latencies.count, count, percentile(0.5), percentile(0.99), percentile(0.999),
         latencies.last!, elapsed))
   }

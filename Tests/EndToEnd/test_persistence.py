@@ -23,6 +23,18 @@ def feed(daemon, ctx, stream, part, expected_scored, sub=None):
     return events
 
 
+def assert_resumes_exactly(second, ctx, stream):
+    """After a restart the stream is back, past its warm-up, and its remaining events are
+    those of a run that never stopped, sequence numbers included."""
+    assert second.info()["persistence"]["streams_restored"] == 1
+    detail = second.ctl("stream", stream.decode()).stdout
+    assert f"samples:{SPLIT}" in detail and "warming_up:0" in detail
+    sub = subscribe(ctx, second)
+    events = feed(second, ctx, stream, lines()[SPLIT:], LENGTH - SPLIT, sub)
+    assert_the_two_spikes(spike_events(events, stream.decode()))
+    sub.close()
+
+
 def test_graceful_restart_resumes_exactly(tmp_path, zmq_context):
     (tmp_path / "a").mkdir()
     first = Daemon(tmp_path / "a")
@@ -32,15 +44,8 @@ def test_graceful_restart_resumes_exactly(tmp_path, zmq_context):
 
     second = Daemon(tmp_path / "a", ports=ports)
     try:
-        persistence = second.info()["persistence"]
-        assert persistence["streams_restored"] == 1 and persistence["restore_failures"] == 0
-        detail = second.ctl("stream", "keep").stdout
-        assert f"samples:{SPLIT}" in detail and "warming_up:0" in detail
-        sub = subscribe(zmq_context, second)
-        events = feed(second, zmq_context, b"keep", lines()[SPLIT:], LENGTH - SPLIT, sub)
-        # The same events, sequence numbers included, as a run that never stopped.
-        assert_the_two_spikes(spike_events(events, "keep"))
-        sub.close()
+        assert second.info()["persistence"]["restore_failures"] == 0
+        assert_resumes_exactly(second, zmq_context, b"keep")
     finally:
         second.stop()
 
@@ -59,12 +64,7 @@ def test_kill_9_loses_at_most_one_checkpoint_interval(tmp_path, zmq_context):
 
     second = Daemon(tmp_path / "a", config_text=config, ports=ports)
     try:
-        assert second.info()["persistence"]["streams_restored"] == 1
-        assert f"samples:{SPLIT}" in second.ctl("stream", "hard").stdout
-        sub = subscribe(zmq_context, second)
-        events = feed(second, zmq_context, b"hard", lines()[SPLIT:], LENGTH - SPLIT, sub)
-        assert_the_two_spikes(spike_events(events, "hard"))
-        sub.close()
+        assert_resumes_exactly(second, zmq_context, b"hard")
     finally:
         second.stop()
 
