@@ -6,39 +6,68 @@ import Foundation
 ///     swift run -c release anomalyd-bench [points]
 ///
 /// Runs the default detector over a noisy sine, univariate and 8 channels, five times each,
-/// and prints the median µs per point. No I/O inside the timed loop.
+/// and prints the median µs per point. Then the same univariate work on 1 and 2 threads at once
+/// (each thread its own streams, as the daemon's workers), for the aggregate rate: how scoring
+/// scales across cores. No I/O inside the timed loops.
 let points = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
 let repeats = 5
 
-func measure(channels: Int) -> (median: Double, all: [Double]) {
+func makeValues(channels: Int) -> [Double] {
   var rng = SplitMix64(seed: 1)
-  let values = (0..<(points * channels)).map { i -> Double in
+  return (0..<(points * channels)).map { i -> Double in
     let t = Double(i / channels)
     return 20 + 10 * sin(t / Double(8 + i % channels)) + Double(rng.nextSymmetricUnit())
   }
-  var timings: [Double] = []
-  for _ in 0..<repeats {
-    let detector = StreamDetector(configuration: DetectorConfiguration(), channels: channels)
-    let workspace = DetectorWorkspace()
-    var checksum = 0.0
-    let start = DispatchTime.now().uptimeNanoseconds
-    values.withUnsafeBufferPointer { all in
-      for p in 0..<points {
-        let sample = UnsafeBufferPointer(rebasing: all[(p * channels)..<((p + 1) * channels)])
-        checksum += detector.process(sample, workspace).score
-      }
-    }
-    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3
-    timings.append(elapsed / Double(points))
-    precondition(checksum.isFinite)
-  }
-  let sorted = timings.sorted()
-  return (sorted[sorted.count / 2], timings)
 }
+
+/// Seconds to score `values` with one fresh detector.
+func scoreAll(_ values: [Double], channels: Int) -> Double {
+  let detector = StreamDetector(configuration: DetectorConfiguration(), channels: channels)
+  let workspace = DetectorWorkspace()
+  var checksum = 0.0
+  let start = DispatchTime.now().uptimeNanoseconds
+  values.withUnsafeBufferPointer { all in
+    for p in 0..<(all.count / channels) {
+      let sample = UnsafeBufferPointer(rebasing: all[(p * channels)..<((p + 1) * channels)])
+      checksum += detector.process(sample, workspace).score
+    }
+  }
+  precondition(checksum.isFinite)
+  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 print("detector step (score + learn), default model, \(points) points × \(repeats) runs, median:")
 for channels in [1, 8] {
-  let (median, all) = measure(channels: channels)
-  let runs = all.map { String(format: "%.3f", $0) }.joined(separator: " ")
-  print(String(format: "  %d channel%@: %.3f µs/point  (runs: %@)", channels, channels == 1 ? "" : "s", median, runs))
+  let values = makeValues(channels: channels)
+  let timings = (0..<repeats).map { _ in scoreAll(values, channels: channels) * 1e6 / Double(points) }
+  let runs = timings.map { String(format: "%.3f", $0) }.joined(separator: " ")
+  print(
+    String(
+      format: "  %d channel%@: %.3f µs/point  (runs: %@)", channels, channels == 1 ? "" : "s", median(timings), runs))
+}
+
+print("aggregate rate with independent threads (univariate), median of \(repeats):")
+let values = makeValues(channels: 1)
+var single = 0.0
+for threads in [1, 2] {
+  var rates: [Double] = []
+  for _ in 0..<repeats {
+    let group = DispatchGroup()
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<threads {
+      group.enter()
+      Thread {
+        _ = scoreAll(values, channels: 1)
+        group.leave()
+      }.start()
+    }
+    group.wait()
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    rates.append(Double(threads * points) / seconds)
+  }
+  let rate = median(rates)
+  if threads == 1 { single = rate }
+  print(String(format: "  %d thread%@: %.0f points/s (×%.2f)", threads, threads == 1 ? "" : "s", rate, rate / single))
 }
