@@ -91,3 +91,13 @@ for target in package.targets where target.type != .system {
   settings.append(.swiftLanguageMode(.v6))
   target.swiftSettings = settings
 }
+
+// `ANOMALYD_FUZZ=1`: adds the config parser's fuzz target, built by tools/fuzz/run.sh config
+// with -sanitize=fuzzer,address (it links only with the fuzzer runtime, hence not by default).
+if Context.environment["ANOMALYD_FUZZ"] == "1" {
+  package.targets += [
+    .target(name: "CFuzzDriver"),
+    .executableTarget(name: "FuzzConfig", dependencies: ["CFuzzDriver", "DaemonConfig"]),
+  ]
+  package.products += [.executable(name: "fuzz-config", targets: ["FuzzConfig"])]
+}

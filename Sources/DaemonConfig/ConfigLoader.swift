@@ -41,6 +41,10 @@ public enum ConfigLoader {
   static func apply(toml: String, source: String, to config: inout DaemonConfiguration)
     throws(ConfigError)
   {
+    if let (line, column, reason) = TOMLPrecheck.firstProblem(toml) {
+      throw ConfigError(
+        key: "", value: "", reason: "not valid TOML at line \(line), column \(column): \(reason)", source: source)
+    }
     let table: TOMLTable
     do {
       table = try TOMLTable(string: toml)

@@ -64,4 +64,29 @@ final class ConfigLoaderTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("expected section.key=value"), "\(error)")
     }
   }
+
+  /// toml++ aborts the process on a key that starts with a non-ASCII character; the loader must
+  /// refuse such text with an error first. Non-ASCII inside strings and comments stays allowed.
+  func testInputsThatWouldAbortTheParserAreErrors() throws {
+    let cases: [(String, String)] = [
+      ("[\u{E9}]\n", "a table header must start with a key"), ("[\u{FFFD}", "a table header must start with a key"),
+      ("[.ingest]\n", "a table header must start with a key"), ("[!]", "a table header must start with a key"),
+      ("[[ ,]]", "a table header must start with a key"), ("[\u{0E}", "a table header must start with a key"),
+      ("x = 1\u{0E}\n", "control character"),
+      ("[ingest]\n\u{E9}t\u{E9} = 1\n", "non-ASCII character"),
+      ("[server]\nworkers = 1 \u{2014} 2\n", "non-ASCII character"),
+    ]
+    for (text, reason) in cases {
+      XCTAssertThrowsError(try ConfigLoader.load(fileContents: text, fileName: "f.toml"), text) { error in
+        XCTAssertTrue("\(error)".contains(reason), "\(text.debugDescription): \(error)")
+      }
+    }
+    // Arrays of values start with '[' too, but not at the start of a line.
+    XCTAssertEqual(
+      try ConfigLoader.load(fileContents: "[ingest]\nbind = [ \"tcp://127.0.0.1:1\" ]\n").ingest.bind,
+      ["tcp://127.0.0.1:1"])
+    let fine =
+      "# r\u{E9}glages \u{2014} comment\n[server]\nlog_level = \"info\" # caf\u{E9}\nmetrics_textfile = \"/tmp/m\u{E9}trics.prom\"\n"
+    XCTAssertEqual(try ConfigLoader.load(fileContents: fine).server.metricsTextfile, "/tmp/m\u{E9}trics.prom")
+  }
 }

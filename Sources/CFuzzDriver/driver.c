@@ -1,0 +1,1 @@
+// Intentionally empty: the header declares libFuzzer's LLVMFuzzerRunDriver for Swift.
