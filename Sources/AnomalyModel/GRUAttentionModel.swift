@@ -33,6 +33,8 @@ public final class GRUAttentionModel {
   /// Everything the model owns, in one allocation: parameters, then state.
   @usableFromInline let storage: UnsafeMutablePointer<Float>
   @usableFromInline let storageCount: Int
+  /// Where each piece of state sits in `storage` (fixed by the shape, computed once).
+  let layout: StorageLayout
 
   /// How many slots of the window hold an observed step.
   public internal(set) var windowCount = 0
@@ -43,7 +45,8 @@ public final class GRUAttentionModel {
 
   public init(shape: ModelShape, seed: UInt64) {
     self.shape = shape
-    storageCount = GRUAttentionModel.storageLayout(shape).total
+    layout = GRUAttentionModel.storageLayout(shape)
+    storageCount = layout.total
     storage = .allocate(capacity: storageCount)
     storage.initialize(repeating: 0, count: storageCount)
     initialiseParameters(seed: seed)
@@ -93,12 +96,6 @@ public final class GRUAttentionModel {
     UnsafeMutableBufferPointer(start: storage, count: storageCount)
   }
 
-  var layout: StorageLayout { GRUAttentionModel.storageLayout(shape) }
-
-  /// The current hidden state `h_{t-1}`.
-  public var hiddenState: UnsafeMutableBufferPointer<Float> {
-    UnsafeMutableBufferPointer(start: storage + layout.hidden, count: shape.hidden)
-  }
 
   /// Restores the window bookkeeping after `rawStorage` was overwritten from a checkpoint.
   public func restoreBookkeeping(windowCount: Int, windowNext: Int, hasStep: Bool) -> Bool {

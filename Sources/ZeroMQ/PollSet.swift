@@ -36,12 +36,4 @@ public struct PollSet {
     if code == EINTR { return 0 }
     throw ZMQError("zmq_poll", code: code)
   }
-
-  public func isReadable(_ index: Int) -> Bool {
-    items[index].revents & SocketOption.pollIn != 0
-  }
-
-  public func isWritable(_ index: Int) -> Bool {
-    items[index].revents & SocketOption.pollOut != 0
-  }
 }

@@ -6,16 +6,13 @@ import CZeroMQ
 
 /// The socket types this project uses.
 public enum SocketType: Sendable {
-  case pub, sub, xpub, pair, push, pull, rep
+  case pub, sub, xpub, rep
 
   var raw: Int32 {
     switch self {
     case .pub: ZMQ_PUB
     case .sub: ZMQ_SUB
     case .xpub: ZMQ_XPUB
-    case .pair: ZMQ_PAIR
-    case .push: ZMQ_PUSH
-    case .pull: ZMQ_PULL
     case .rep: ZMQ_REP
     }
   }
@@ -124,14 +121,6 @@ public final class Socket {
     }
   }
 
-  /// Whether the last frame received on this socket has more parts after it.
-  public var hasMore: Bool {
-    var more: Int32 = 0
-    var size = MemoryLayout<Int32>.size
-    zmq_getsockopt(handle, ZMQ_RCVMORE, &more, &size)
-    return more != 0
-  }
-
 }
 
 /// A reusable received frame (a heap-allocated zmq_msg_t, so its address is stable while
@@ -153,8 +142,6 @@ public final class Frame {
     UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
   }
 
-  public var count: Int { zmq_msg_size(message) }
-
   /// Whether more frames of the same multipart message follow.
   public var hasMore: Bool { zmq_msg_more(message) != 0 }
 
@@ -164,8 +151,6 @@ public final class Frame {
 /// Option names re-exported so callers need not import CZeroMQ.
 public enum SocketOption {
   public static let xpubNoDrop = ZMQ_XPUB_NODROP
-  public static let immediate = ZMQ_IMMEDIATE
-  public static let tcpKeepalive = ZMQ_TCP_KEEPALIVE
   public static let pollIn = Int16(ZMQ_POLLIN)
   public static let pollOut = Int16(ZMQ_POLLOUT)
 }
