@@ -26,8 +26,10 @@ let package = Package(
     .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
   ],
   targets: [
-    // The system libzmq, found through pkg-config (Debian: libzmq3-dev).
-    .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+    // The system libzmq (Debian: libzmq3-dev). Not through pkg-config: libzmq.pc brings krb5
+    // include flags that SwiftPM refuses with a warning; zmq.h is in /usr/include and the
+    // module map links zmq.
+    .systemLibrary(name: "CZeroMQ"),
     // A thin Swift binding over libzmq: sockets owned by one thread, errors carrying errno.
     .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
     // The system SQLite (Debian: libsqlite3-dev), for checkpoints of learned state.

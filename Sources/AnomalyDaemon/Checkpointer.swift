@@ -11,6 +11,9 @@ final class PersistenceCounters: Sendable {
   let streamsWritten = Atomic<UInt64>(0)
   let failures = Atomic<UInt64>(0)
   let lastCheckpointMs = Atomic<Int64>(0)
+  /// Streams in the transaction being written now; 0 between checkpoints. A long checkpoint
+  /// of many streams shows here while it runs.
+  let writing = Atomic<Int>(0)
   let lastError = Mutex("")
 }
 
@@ -76,6 +79,8 @@ final class Checkpointer {
         case .delete(let id): deletions.append(id)
         }
       }
+      counters.writing.store(pending.count, ordering: .relaxed)
+      defer { counters.writing.store(0, ordering: .relaxed) }
       try store.save(saves, deleting: deletions, nowMs: now)
       counters.checkpoints.add(1)
       counters.streamsWritten.add(UInt64(pending.count))
@@ -103,6 +108,11 @@ enum StateFiles {
       _ = try store.count()
       return store
     } catch {
+      // SQLite reports the last of its attempts ("no such file" after falling back to
+      // read-only); the directory itself says why it cannot be written.
+      if access(directory, W_OK) != 0 {
+        throw DaemonError("state directory \(directory) is not writable (\(String(cString: strerror(errno))))")
+      }
       guard error.isCorruptFile else { throw error }
       damage = error
     }

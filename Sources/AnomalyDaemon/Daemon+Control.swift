@@ -167,6 +167,7 @@ extension Daemon {
             ("checkpoints_written", .uint(persistence.checkpoints.value)),
             ("checkpoint_streams_written", .uint(persistence.streamsWritten.value)),
             ("checkpoint_failures", .uint(persistence.failures.value)),
+            ("checkpoint_streams_in_progress", .int(Int64(persistence.writing.load(ordering: .relaxed)))),
             (
               "last_checkpoint_age_seconds",
               .double(last == 0 ? -1 : (Date().timeIntervalSince1970 * 1000 - Double(last)).rounded() / 1000)

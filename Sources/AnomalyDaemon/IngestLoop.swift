@@ -80,7 +80,7 @@ final class IngestLoop {
     counters.messagesReceived.add(1)
     guard topicFrame.hasMore else {
       counters.reject(.missingPayload)
-      RateLimitedLog.shared.note("missing_payload", logger, "single-frame message: expected topic | payload")
+      RateLimitedLog.shared.note("missing_payload", logger, "rejected single-frame message: expected topic | payload")
       return true
     }
     _ = try socket.receive(into: payloadFrame, wait: true)
@@ -88,7 +88,7 @@ final class IngestLoop {
       // Drain the rest of this message so the next receive starts at a message boundary.
       repeat { _ = try socket.receive(into: extraFrame, wait: true) } while extraFrame.hasMore
       counters.reject(.extraFrames)
-      RateLimitedLog.shared.note("extra_frames", logger, "message with more than two frames")
+      RateLimitedLog.shared.note("extra_frames", logger, "rejected message with more than two frames")
       return true
     }
     handle(topic: topicFrame.bytes, payload: payloadFrame.bytes)
@@ -100,7 +100,7 @@ final class IngestLoop {
       counters.reject(.badTopic)
       RateLimitedLog.shared.note(
         "bad_topic", logger,
-        "topic must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
+        "rejected topic: must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
       return
     }
     let hash = stableHash(topic)
@@ -112,7 +112,7 @@ final class IngestLoop {
       try SampleDecoder.decode(payload, into: &decoded)
     } catch {
       counters.reject(RejectReason(rawValue: error.reason) ?? .syntax)
-      RateLimitedLog.shared.note(error.reason, logger, "stream \(stream): \(error.message)")
+      RateLimitedLog.shared.note(error.reason, logger, "rejected sample for stream \(stream): \(error.message)")
       return
     }
     let now = burstTimeMs

@@ -37,6 +37,6 @@ final class RateLimitedLog: Sendable {
     }
     guard let suppressed else { return }
     let suffix = suppressed > 0 ? " (\(suppressed) more like it since the last report)" : ""
-    logger.warning("rejected: \(message())\(suffix)", metadata: ["reason": "\(kind)"])
+    logger.warning("\(message())\(suffix)", metadata: ["reason": "\(kind)"])
   }
 }

@@ -93,7 +93,7 @@ final class Worker {
           counters.reject(.channelMismatch)
           RateLimitedLog.shared.note(
             "channel_mismatch", logger,
-            "stream \(entry.stream): sample has \(entry.channels) channels, stream has \(stream.detector.channels)")
+            "rejected sample for stream \(entry.stream): it has \(entry.channels) channels, stream has \(stream.detector.channels)")
           continue
         }
         let result = stream.detector.process(values, workspace)

@@ -3,9 +3,10 @@
 /// toml++ (inside TOMLKit) aborts the whole process on some invalid inputs instead of reporting
 /// an error: a table header whose first character is not a bare-key character or a quote
 /// (`[é]`, `[.ingest]`, `[!]`, a control character) trips an assertion in its key parser (found
-/// by fuzzing the config loader, `tools/fuzz/run.sh config`). A configuration error must never
+/// by fuzzing the config loader, `tools/fuzz/run.sh config`), and so does a `}` where an array
+/// expects a value (`[}`, `[1, }`). A configuration error must never
 /// crash the daemon — least of all on a reload — so such text is refused here: table headers
-/// must start with a key, and non-ASCII or control characters may appear only inside quoted
+/// must start with a key, `}` may not follow `[` or `,`, and non-ASCII or control characters may appear only inside quoted
 /// strings or comments, where TOML allows them and toml++ handles them.
 enum TOMLPrecheck {
   /// The first place where the text would reach one of the parser's assertions, and why.
@@ -17,6 +18,8 @@ enum TOMLPrecheck {
     enum State { case code, comment, basic, literal, multiBasic, multiLiteral }
     var state = State.code
     var lineHasCode = false
+    /// The last character of code outside whitespace and comments (a string counts as its quote).
+    var lastSignificant: UInt8 = 0
     func isBareKey(_ c: UInt8) -> Bool {
       (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
     }
@@ -52,6 +55,10 @@ enum TOMLPrecheck {
             return (line, column + j - i, "a table header must start with a key")
           }
         }
+        if b == UInt8(ascii: "}"), lastSignificant == UInt8(ascii: "[") || lastSignificant == UInt8(ascii: ",") {
+          return (line, column, "expected a value before '}'")
+        }
+        if b != 0x20 && b != 0x09 && b != 0x0D && b != UInt8(ascii: "#") { lastSignificant = b }
         if b != 0x20 && b != 0x09 { lineHasCode = true }
         if b == UInt8(ascii: "#") {
           state = .comment

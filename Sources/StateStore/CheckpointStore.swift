@@ -1,5 +1,9 @@
 import CSQLite
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Where learned stream state is kept between runs: one SQLite database (WAL mode) in the
 /// state directory, one row per stream.
 ///
@@ -41,7 +45,7 @@ public final class CheckpointStore {
     let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
     let status = sqlite3_open_v2(path, &handle, flags, nil)
     guard status == SQLITE_OK, let handle else {
-      let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+      let message = Self.describeError(handle)
       sqlite3_close(handle)
       throw StoreError("open \(path): \(message)", code: status)
     }
@@ -56,6 +60,8 @@ public final class CheckpointStore {
           "\(path) has schema version \(version); this anomalyd knows \(CheckpointStore.schemaVersion)",
           code: SQLITE_MISMATCH)
       }
+      // An existing file is only read here, so saved state is restored even from a full disk.
+      if version == CheckpointStore.schemaVersion { return }
       try execute(
         """
         CREATE TABLE IF NOT EXISTS streams (
@@ -177,7 +183,16 @@ public final class CheckpointStore {
     }
   }
 
-  private var lastMessage: String { String(cString: sqlite3_errmsg(db)) }
+  private var lastMessage: String { Self.describeError(db) }
+
+  /// SQLite's message, with the operating system's reason when there is one ("unable to open
+  /// database file" alone does not say that the disk is read-only).
+  private static func describeError(_ handle: OpaquePointer?) -> String {
+    guard let handle else { return "out of memory" }
+    let message = String(cString: sqlite3_errmsg(handle))
+    let code = sqlite3_system_errno(handle)
+    return code == 0 ? message : "\(message) (\(String(cString: strerror(code))))"
+  }
 
   private func execute(_ sql: String) throws(StoreError) {
     var error: UnsafeMutablePointer<CChar>?

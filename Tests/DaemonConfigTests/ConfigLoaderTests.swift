@@ -65,7 +65,8 @@ final class ConfigLoaderTests: XCTestCase {
     }
   }
 
-  /// toml++ aborts the process on a key that starts with a non-ASCII character; the loader must
+  /// toml++ aborts the process on a key that starts with a non-ASCII character, or on `}` where
+  /// an array expects a value; the loader must
   /// refuse such text with an error first. Non-ASCII inside strings and comments stays allowed.
   func testInputsThatWouldAbortTheParserAreErrors() throws {
     let cases: [(String, String)] = [
@@ -75,6 +76,8 @@ final class ConfigLoaderTests: XCTestCase {
       ("x = 1\u{0E}\n", "control character"),
       ("[ingest]\n\u{E9}t\u{E9} = 1\n", "non-ASCII character"),
       ("[server]\nworkers = 1 \u{2014} 2\n", "non-ASCII character"),
+      ("[publish]\nbind = [}\n", "expected a value before '}'"),
+      ("[ingest]\nbind = [\"a\", # c\n }\n", "expected a value before '}'"),
     ]
     for (text, reason) in cases {
       XCTAssertThrowsError(try ConfigLoader.load(fileContents: text, fileName: "f.toml"), text) { error in
