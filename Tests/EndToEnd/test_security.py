@@ -1,10 +1,13 @@
-"""CURVE on the ingest and event sockets: allowed clients get through, others do not."""
+"""CURVE on the ingest and event sockets, on bind and connect endpoints: allowed clients get
+through, others do not."""
 
 import re
 import subprocess
 import time
 
-from conftest import BIN, Daemon
+import zmq
+
+from conftest import BIN, Daemon, free_port, wait_for_subscriber
 from test_daemon import lines
 
 
@@ -57,3 +60,49 @@ def test_bad_key_file_is_a_config_error(tmp_path):
     result = subprocess.run([str(BIN / "anomalyd"), "--config", str(tmp_path / "c.toml"), "--check-config"],
                             capture_output=True, text=True)
     assert result.returncode == 78 and "security.curve_key_file" in result.stderr and "Z85" in result.stderr
+
+
+def test_curve_on_a_connect_endpoint(tmp_path, zmq_context):
+    """CURVE roles do not follow bind and connect: the daemon is the CURVE server on its
+    `connect` endpoints too, and a publisher that binds is the CURVE client (pyzmq here)."""
+    server = keygen(tmp_path / "server")
+    alice_public, alice_secret = zmq.curve_keypair()
+    stranger_public, stranger_secret = zmq.curve_keypair()
+    endpoints = [f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"]
+    d = Daemon(
+        tmp_path,
+        config_text=(
+            f'[ingest]\nconnect = ["{endpoints[0]}", "{endpoints[1]}"]\n'
+            f'[security]\ncurve_key_file = "{tmp_path / "server.key"}"\n'
+            f'curve_allowed_clients = ["{alice_public.decode()}"]\n'
+        ),
+    )
+
+    def bound_publisher(endpoint, public, secret):
+        pub = zmq_context.socket(zmq.XPUB)
+        pub.setsockopt(zmq.LINGER, 2000)
+        pub.curve_serverkey = server.encode()
+        pub.curve_publickey = public
+        pub.curve_secretkey = secret
+        pub.bind(endpoint)
+        return pub
+
+    try:
+        alice = bound_publisher(endpoints[0], alice_public, alice_secret)
+        wait_for_subscriber(alice)
+        for line in lines()[:200]:
+            alice.send_multipart([b"upstream", line.encode()])
+        stranger = bound_publisher(endpoints[1], stranger_public, stranger_secret)
+        poller = zmq.Poller()
+        poller.register(stranger, zmq.POLLIN)
+        assert poller.poll(2000) == [], "the daemon subscribed to a publisher not on the allow-list"
+        deadline = time.time() + 20
+        while d.info()["ingest"]["samples_scored"] < 200 and time.time() < deadline:
+            time.sleep(0.05)
+        assert d.info()["ingest"]["samples_scored"] == 200
+        server_info = d.info()["server"]
+        assert server_info["curve_clients_accepted"] >= 1 and server_info["curve_clients_denied"] >= 1
+        alice.close()
+        stranger.close()
+    finally:
+        d.stop()
