@@ -100,7 +100,8 @@ final class IngestLoop {
       counters.reject(.badTopic)
       RateLimitedLog.shared.note(
         "bad_topic", logger,
-        "rejected topic: must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)")
+        "rejected topic: must be 1…\(maxTopicBytes) bytes of UTF-8 without control characters (got \(topic.count) bytes)"
+      )
       return
     }
     let hash = stableHash(topic)

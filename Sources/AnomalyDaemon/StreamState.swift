@@ -13,8 +13,14 @@ final class StreamState {
   var lastError = 0.0
   /// Set on every sample; cleared as the eviction clock passes (second-chance LRU).
   var referenced = true
-  /// Changed since the last checkpoint (and queued in the worker's dirty list).
-  var isDirty = false
+  /// Where this stream sits in its worker's dirty list (changed since the last checkpoint),
+  /// or -1. The position lets an evicted stream leave the list at once, so the memory of
+  /// evicted streams is freed at eviction, not held until the next checkpoint.
+  var dirtySlot = -1
+  var isDirty: Bool { dirtySlot >= 0 }
+  /// The state file has a row for this stream (restored, or written by a checkpoint), so
+  /// forgetting the stream must delete it; a stream never saved needs no deletion.
+  var isSaved = false
   /// Sequence number of the next event published for this stream.
   var nextSequence: UInt64 = 0
   /// The most recent scores, oldest first once full (`recentScoresNext` marks the start).

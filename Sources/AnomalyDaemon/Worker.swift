@@ -19,8 +19,8 @@ final class Worker {
   private var streams: [String: StreamState] = [:]
   private let workspace = DetectorWorkspace()
   private var pending: [OutgoingEvent] = []
-  /// Streams whose state changed since the last checkpoint, each once (`StreamState.isDirty`
-  /// guards the append, so marking costs a flag test per sample, not a hash).
+  /// Streams whose state changed since the last checkpoint, each once (`StreamState.dirtySlot`
+  /// guards the append, so marking costs a test per sample, not a hash).
   private var dirty: [StreamState] = []
   /// Where checkpoint changes go; nil when persistence is off.
   private let checkpoints: BlockingQueue<[CheckpointChange]>?
@@ -53,6 +53,8 @@ final class Worker {
       state.nextSequence = row.nextSequence
       state.lastSeenMs = row.lastSeenMs
       state.lastTimestampMs = row.lastSeenMs
+      state.isSaved = true
+      if let replaced = streams[row.id] { unmarkDirty(replaced) }
       streams[row.id] = state
       if counted {
         clockOrder.append(row.id)
@@ -93,7 +95,8 @@ final class Worker {
           counters.reject(.channelMismatch)
           RateLimitedLog.shared.note(
             "channel_mismatch", logger,
-            "rejected sample for stream \(entry.stream): it has \(entry.channels) channels, stream has \(stream.detector.channels)")
+            "rejected sample for stream \(entry.stream): it has \(entry.channels) channels, stream has \(stream.detector.channels)"
+          )
           continue
         }
         let result = stream.detector.process(values, workspace)
@@ -159,9 +162,10 @@ final class Worker {
         continue
       }
       // The new stream takes over the evicted one's place in the count as well.
+      unmarkDirty(stream)
       streams[id] = nil
       counters.streamsEvicted.add(1)
-      checkpoints?.push([.delete(id)])
+      if stream.isSaved { checkpoints?.push([.delete(id)]) }
       RateLimitedLog.shared.note(
         "stream_evicted", logger,
         "stream \(id) forgotten to make room (ingest.max_streams reached, least recently used)")
@@ -211,9 +215,8 @@ final class Worker {
     var rows: [CheckpointChange] = []
     rows.reserveCapacity(dirty.count)
     for stream in dirty {
-      stream.isDirty = false
-      // An evicted (or replaced) stream is no longer the one its id maps to: skip it.
-      guard streams[stream.id] === stream else { continue }
+      stream.dirtySlot = -1
+      stream.isSaved = true
       rows.append(.save(row(for: stream)))
     }
     dirty.removeAll(keepingCapacity: true)
@@ -222,8 +225,20 @@ final class Worker {
 
   private func markDirty(_ stream: StreamState) {
     guard checkpoints != nil, !stream.isDirty else { return }
-    stream.isDirty = true
+    stream.dirtySlot = dirty.count
     dirty.append(stream)
+  }
+
+  /// Takes a stream that is leaving (evicted or replaced) off the dirty list.
+  private func unmarkDirty(_ stream: StreamState) {
+    let slot = stream.dirtySlot
+    guard slot >= 0 else { return }
+    let last = dirty.removeLast()
+    if last !== stream {
+      dirty[slot] = last
+      last.dirtySlot = slot
+    }
+    stream.dirtySlot = -1
   }
 
   private func answer(_ query: WorkerQuery) {

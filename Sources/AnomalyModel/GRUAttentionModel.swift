@@ -96,7 +96,6 @@ public final class GRUAttentionModel {
     UnsafeMutableBufferPointer(start: storage, count: storageCount)
   }
 
-
   /// Restores the window bookkeeping after `rawStorage` was overwritten from a checkpoint.
   public func restoreBookkeeping(windowCount: Int, windowNext: Int, hasStep: Bool) -> Bool {
     guard (0...shape.window).contains(windowCount), (0..<shape.window).contains(windowNext)

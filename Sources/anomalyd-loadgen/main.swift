@@ -88,7 +88,14 @@ struct LoadGenerator: ParsableCommand {
     let start = DispatchTime.now().uptimeNanoseconds
     var polls = PollSet()
     polls.add(pub, events: SocketOption.pollOut)
+    let nanosecondsPerMessage = rate.map { 1e9 / $0 }
     for i in 0..<messages {
+      if let nanosecondsPerMessage, i % 256 == 0 {
+        // Paced: every 256 messages, wait until the schedule catches up.
+        let due = start + UInt64(Double(i) * nanosecondsPerMessage)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if due > now { usleep(UInt32((due - now) / 1000)) }
+      }
       let topic = topics[i % topics.count]
       let payload = payloads[i % payloads.count]
       while !(try pub.send(topic, more: true, wait: false)) { _ = try polls.poll(timeoutMilliseconds: 10) }
