@@ -86,14 +86,14 @@ public final class Daemon: Sendable {
       worker.restore(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
-      addThread("worker-\(index)", ThreadHandle(name: "anomalyd-worker-\(index)") { owned.run { stop.isSet } })
+      addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run { stop.isSet } })
     }
 
     if let store {
       nonisolated(unsafe) let checkpointer = Checkpointer(
         store: store, queue: checkpointQueue, counters: persistence, logger: logger)
       let stop = checkpointerStop
-      addThread("checkpointer", ThreadHandle(name: "anomalyd-checkpoint") { checkpointer.run { stop.isSet } })
+      addThread("checkpointer", ThreadHandle(name: "checkpoint") { checkpointer.run { stop.isSet } })
     }
 
     let curve = config.security.curveKeys
@@ -108,7 +108,7 @@ public final class Daemon: Sendable {
       )
       addThread(
         "zap",
-        ThreadHandle(name: "anomalyd-zap") {
+        ThreadHandle(name: "zap") {
           let handler: ZapHandler
           do {
             handler = try ZapHandler(context: context, allowed: allowed, counters: security, logger: logger)
@@ -130,7 +130,7 @@ public final class Daemon: Sendable {
     let (context, queue, counters, logger, stop) = (context, publishQueue, counters, logger, publisherStop)
     addThread(
       "publisher",
-      ThreadHandle(name: "anomalyd-publish") {
+      ThreadHandle(name: "publish") {
         let publisher: Publisher
         do {
           publisher = try Publisher(
@@ -153,7 +153,7 @@ public final class Daemon: Sendable {
     let (workers, settings, ingestStop) = (workerQueues, settings, ingestStop)
     addThread(
       "ingest",
-      ThreadHandle(name: "anomalyd-ingest") {
+      ThreadHandle(name: "ingest") {
         let ingest: IngestLoop
         do {
           ingest = try IngestLoop(
@@ -185,7 +185,7 @@ public final class Daemon: Sendable {
     }
     let controlStop = controlStop
     nonisolated(unsafe) let ownedControl = control
-    addThread("control", ThreadHandle(name: "anomalyd-control") { ownedControl.run { controlStop.isSet } })
+    addThread("control", ThreadHandle(name: "control") { ownedControl.run { controlStop.isSet } })
 
     let bound = Endpoints(
       ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath)

@@ -5,14 +5,26 @@ import Synchronization
 final class ThreadHandle: Sendable {
   private let finished = DispatchSemaphore(value: 0)
 
+  /// `name` is what `top -H`, `ps -L` and the journal's stack traces show; the kernel keeps
+  /// 15 bytes of it, so keep it short ("worker-0", "ingest").
   init(name: String, _ body: @escaping @Sendable () -> Void) {
     let finished = self.finished
     let thread = Thread {
+      ThreadHandle.setKernelName(name)
       body()
       finished.signal()
     }
     thread.name = name
     thread.start()
+  }
+
+  /// pthread_setname_np is not visible from Swift's Glibc module; /proc takes the same name.
+  private static func setKernelName(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    guard fd >= 0 else { return }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
   }
 
   func join() {

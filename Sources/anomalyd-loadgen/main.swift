@@ -32,6 +32,12 @@ struct LoadGenerator: ParsableCommand {
   var rate: Double?
   @Option(help: "The daemon's event endpoint: measure publish → event latency (needs publish.mode = \"all\").")
   var events: String?
+  @Flag(
+    help: """
+      With --events: no daemon; a relay thread here binds --endpoint (SUB) and --events (PUB) \
+      and forwards each sample as an event at once, so the latency is libzmq's two hops alone.
+      """)
+  var relay = false
 
   func run() throws {
     let context = try Context()
@@ -75,6 +81,7 @@ struct LoadGenerator: ParsableCommand {
       ready.wait()
     }
     if let events {
+      if relay { try startRelay(context: context, ingest: endpoint, events: events, streamCount: topics.count) }
       try measureLatency(context: context, topics: topics, payloads: payloads, eventEndpoint: events)
       return
     }
@@ -118,6 +125,37 @@ struct LoadGenerator: ParsableCommand {
     }
     try pub.linger(milliseconds: 30_000)
     pub.close()
+  }
+
+  /// The floor under the daemon's latency: the same two libzmq hops (sample in, event out)
+  /// with one thread between them that does no work but number the events per stream.
+  func startRelay(context: Context, ingest: String, events: String, streamCount: Int) throws {
+    let sub = try Socket(context, .sub)
+    try sub.subscribe([])
+    try sub.bind(ingest)
+    let pub = try Socket(context, .pub)
+    try pub.bind(events)
+    nonisolated(unsafe) let sockets = (sub, pub)
+    Thread {
+      let (sub, pub) = sockets
+      var sequences = [UInt64](repeating: 0, count: streamCount)
+      let topic = Frame()
+      let payload = Frame()
+      do {
+        while true {
+          _ = try sub.receive(into: topic)
+          _ = try sub.receive(into: payload)
+          let stream = Int(String(decoding: topic.bytes.dropFirst(5), as: UTF8.self)) ?? 0
+          var sequence = UInt64(sequences[stream]).littleEndian
+          sequences[stream] += 1
+          _ = try pub.send(Array(topic.bytes), more: true)
+          _ = try pub.send(Array(payload.bytes), more: true)
+          _ = try withUnsafeBytes(of: &sequence) { bytes throws(ZMQError) in try pub.send(bytes) }
+        }
+      } catch {
+        // The context is torn down when the measurement ends.
+      }
+    }.start()
   }
 
   /// Sends at `rate` (one text sample per message, round-robin over the streams) and times
@@ -185,10 +223,20 @@ struct LoadGenerator: ParsableCommand {
     let subscription = Frame()
     _ = try pub.receive(into: subscription)
     let interval = UInt64(1e9 / (rate ?? 50_000))
+    // Sleep to each send time rather than spin: a spinning generator would take a whole core
+    // of the two from the daemon it measures. A 1 ns timer slack (prctl's PR_SET_TIMERSLACK, through
+    // /proc since prctl is variadic) makes the kernel wake us
+    // within microseconds instead of its default 50 µs; any lateness is in the send time
+    // recorded, so it does not bias the latency.
+    try? "1".write(toFile: "/proc/thread-self/timerslack_ns", atomically: false, encoding: .utf8)
     let start = DispatchTime.now().uptimeNanoseconds
     for i in 0..<count {
       let due = start + UInt64(i) * interval
-      while DispatchTime.now().uptimeNanoseconds < due {}
+      let now = DispatchTime.now().uptimeNanoseconds
+      if due > now {
+        var wait = timespec(tv_sec: Int((due - now) / 1_000_000_000), tv_nsec: Int((due - now) % 1_000_000_000))
+        nanosleep(&wait, nil)
+      }
       sendTimes[i] = DispatchTime.now().uptimeNanoseconds
       try pub.send(topics[i % streamCount], more: true)
       try pub.send(payloads[i % payloads.count])

@@ -151,20 +151,24 @@ def busy_daemon(tmp_path):
     the number of streams in that transaction (each worker hands its streams over separately;
     the checkpointer writes whatever has arrived as one transaction)."""
     d = Daemon(tmp_path, config_text=CONFIG)
-    subprocess.run(
-        [str(BIN / "anomalyd-loadgen"), "--endpoint", d.ingest, "--streams", str(STREAMS),
-         "--messages", str(STREAMS)],
-        check=True, capture_output=True,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        # Polled often: the SQLite transaction of a few thousand streams takes about 0.2 s.
-        persistence = persistence_now(d)
-        if persistence["checkpoint_streams_in_progress"] > 0:
-            return d, persistence["checkpoint_streams_in_progress"]
-        assert persistence["checkpoints_written"] == 0, "missed the checkpoint"
-        time.sleep(0.002)
-    raise AssertionError("no checkpoint started")
+    try:
+        subprocess.run(
+            [str(BIN / "anomalyd-loadgen"), "--endpoint", d.ingest, "--streams", str(STREAMS),
+             "--messages", str(STREAMS)],
+            check=True, capture_output=True,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            # Polled often: the SQLite transaction of a few thousand streams takes about 0.2 s.
+            persistence = persistence_now(d)
+            if persistence["checkpoint_streams_in_progress"] > 0:
+                return d, persistence["checkpoint_streams_in_progress"]
+            assert persistence["checkpoints_written"] == 0, "missed the checkpoint"
+            time.sleep(0.002)
+        raise AssertionError("no checkpoint started")
+    except BaseException:
+        d.kill()
+        raise
 
 
 def test_sigterm_during_a_checkpoint_leaves_a_valid_complete_file(tmp_path):
