@@ -172,12 +172,7 @@ public final class GRUAttentionModel {
         scores[j] = score
         maxScore = max(maxScore, score)
       }
-      var total: Float = 0
-      for j in 0..<n {
-        let e = expf(scores[j] - maxScore)
-        scores[j] = e
-        total += e
-      }
+      let total = Kernels.shiftedExp(scores, scores, shift: maxScore, n)
       let inv = 1 / total
       let values = p + lay.values
       for j in 0..<n {
@@ -195,23 +190,112 @@ public final class GRUAttentionModel {
 
   /// One online learning step toward `target` (the input that was just scored), using the
   /// forward pass cached by the preceding `predict`. Returns the Huber loss.
+  ///
+  /// Every weight block's gradient is an outer product of two short vectors (or a vector), so
+  /// the step never writes the gradient out: its norm, for clipping, is the sum over blocks of
+  /// |a|²·|b|², and each block is updated row by row as W_i −= step · a_i · b. One pass over the
+  /// parameters instead of three (write the gradient, take its norm, apply it); the result is
+  /// plain clipped SGD on the gradient `computeGradient` writes (a test checks they agree).
   @discardableResult
   public func learn(
     target: UnsafePointer<Float>, learningRate: Float, huberDelta: Float, maxGradientNorm: Float,
     _ ws: ModelWorkspace
   ) -> Float {
-    let loss = computeGradient(target: target, huberDelta: huberDelta, ws)
-    let g = ws.gradient
-    let count = shape.parameterCount
-    let norm = Kernels.dot(g, g, count).squareRoot()
+    let loss = computeGradientFactors(target: target, huberDelta: huberDelta, ws)
+    let s = shape
+    let (H, C, D) = (s.hidden, s.channels, s.attentionDim)
+    let p = storage
+    let lay = layout
+    let h = UnsafePointer(p + lay.hidden)
+    let residual = UnsafePointer(ws.residual)
+    let attention = UnsafePointer(ws.attention)
+    let q = UnsafePointer(ws.query)
+    let du = UnsafePointer(ws.keyProjectionGradient)
+    let dq = UnsafePointer(ws.queryGradient)
+    let gates = UnsafePointer(ws.gateGradient)
+    let resetHidden = UnsafePointer(ws.resetHidden)
+    let xp = UnsafePointer(p + lay.savedInput)
+    let hp = UnsafePointer(p + lay.savedHidden)
+    let hh = Kernels.dot(h, h, H)
+    let rr = Kernels.dot(residual, residual, C)
+    var squaredNorm = rr + rr * hh
+    for c in 0..<C { squaredNorm += (residual[c] * attention[c]) * (residual[c] * attention[c]) }
+    squaredNorm += Kernels.dot(du, du, H) * Kernels.dot(q, q, D) + hh * Kernels.dot(dq, dq, D)
+    if hasStep {
+      let twoH = 2 * H
+      let threeH = 3 * H
+      let candidate = gates + twoH
+      let all = Kernels.dot(gates, gates, threeH)
+      squaredNorm += Kernels.dot(resetHidden, resetHidden, H) * Kernels.dot(candidate, candidate, H)
+      squaredNorm += Kernels.dot(xp, xp, C) * all + Kernels.dot(hp, hp, H) * Kernels.dot(gates, gates, twoH) + all
+    }
+    let norm = squaredNorm.squareRoot()
     guard norm.isFinite else { return loss }
-    let scale = norm > maxGradientNorm ? learningRate * maxGradientNorm / norm : learningRate
-    Kernels.axpy(storage, g, -scale, count)
+    let step = -(norm > maxGradientNorm ? learningRate * maxGradientNorm / norm : learningRate)
+    for c in 0..<C {
+      p[s.attentionGain + c] += step * residual[c] * attention[c]
+      p[s.readoutBias + c] += step * residual[c]
+    }
+    for i in 0..<H {
+      Kernels.axpy(p + s.readout + i * C, residual, step * h[i], C)
+      Kernels.axpy(p + s.key + i * D, q, step * du[i], D)
+      Kernels.axpy(p + s.query + i * D, dq, step * h[i], D)
+    }
+    if hasStep {
+      let twoH = 2 * H
+      let threeH = 3 * H
+      for j in 0..<H {
+        Kernels.axpy(p + s.gruCandidate + j * H, gates + twoH, step * resetHidden[j], H)
+        Kernels.axpy(p + s.gruGates + j * twoH, gates, step * hp[j], twoH)
+      }
+      for c in 0..<C { Kernels.axpy(p + s.gruInput + c * threeH, gates, step * xp[c], threeH) }
+      Kernels.axpy(p + s.gruBias, gates, step, threeH)
+    }
     return loss
   }
 
   /// Writes dLoss/dθ for the cached forward pass into `workspace.gradient`; returns the loss.
+  /// `learn` does not need it written out; tests check it against finite differences.
   @usableFromInline func computeGradient(
+    target x: UnsafePointer<Float>, huberDelta delta: Float, _ ws: ModelWorkspace
+  ) -> Float {
+    let loss = computeGradientFactors(target: x, huberDelta: delta, ws)
+    let s = shape
+    let (H, C, D) = (s.hidden, s.channels, s.attentionDim)
+    let p = UnsafePointer(storage)
+    let grad = ws.gradient
+    let h = p + layout.hidden
+    let residual = ws.residual
+    for c in 0..<C {
+      grad[s.attentionGain + c] = residual[c] * ws.attention[c]
+      grad[s.readoutBias + c] = residual[c]
+    }
+    for i in 0..<H {
+      Kernels.scale(grad + s.readout + i * C, residual, h[i], C)
+      Kernels.scale(grad + s.key + i * D, ws.query, ws.keyProjectionGradient[i], D)
+      Kernels.scale(grad + s.query + i * D, ws.queryGradient, h[i], D)
+    }
+    guard hasStep else {
+      for i in s.gruInput..<s.query { grad[i] = 0 }
+      return loss
+    }
+    let gates = ws.gateGradient
+    let twoH = 2 * H
+    let threeH = 3 * H
+    for j in 0..<H {
+      Kernels.scale(grad + s.gruCandidate + j * H, gates + twoH, ws.resetHidden[j], H)
+      Kernels.scale(grad + s.gruGates + j * twoH, gates, p[layout.savedHidden + j], twoH)
+    }
+    for c in 0..<C { Kernels.scale(grad + s.gruInput + c * threeH, gates, p[layout.savedInput + c], threeH) }
+    (grad + s.gruBias).update(from: gates, count: threeH)
+    return loss
+  }
+
+  /// The backward pass, kept as the vectors whose outer products make each block's gradient:
+  /// `residual` (read-out), `keyProjectionGradient` (already divided by √D; key rows),
+  /// `queryGradient` (query rows), `gateGradient` (the GRU's update, reset and candidate
+  /// pre-activation gradients) and `resetHidden` (r ⊙ h', candidate rows). Returns the loss.
+  @usableFromInline func computeGradientFactors(
     target x: UnsafePointer<Float>, huberDelta delta: Float, _ ws: ModelWorkspace
   ) -> Float {
     let s = shape
@@ -220,8 +304,6 @@ public final class GRUAttentionModel {
     let D = s.attentionDim
     let lay = layout
     let p = UnsafePointer(storage)
-    let grad = ws.gradient
-    let h = p + lay.hidden
     let residual = ws.residual
     var loss: Float = 0
     for c in 0..<C {
@@ -235,17 +317,9 @@ public final class GRUAttentionModel {
         residual[c] = r > 0 ? delta : -delta
       }
     }
-    let attention = ws.attention
     let dh = ws.hiddenGradient
     // Read-out: x̂ = γ ⊙ a + Wo h + bo.
-    for c in 0..<C {
-      grad[s.attentionGain + c] = residual[c] * attention[c]
-      grad[s.readoutBias + c] = residual[c]
-    }
-    for i in 0..<H {
-      Kernels.scale(grad + s.readout + i * C, residual, h[i], C)
-      dh[i] = Kernels.dot(p + s.readout + i * C, residual, C)
-    }
+    for i in 0..<H { dh[i] = Kernels.dot(p + s.readout + i * C, residual, C) }
     // Attention: a = Σ p_j v_j, p = softmax(s), s_j = u · c_j, u = Wk^T q / √D, q = Wq h.
     let n = windowCount
     let du = ws.keyProjectionGradient
@@ -267,36 +341,23 @@ public final class GRUAttentionModel {
       for j in 0..<n { Kernels.axpy(du, contexts + j * H, probs[j] * (dScores[j] - weighted), H) }
     }
     let invSqrtD = 1 / Float(D).squareRoot()
-    let q = ws.query
     let dq = ws.queryGradient
     dq.update(repeating: 0, count: D)
     for i in 0..<H {
-      let dui = du[i] * invSqrtD
-      Kernels.scale(grad + s.key + i * D, q, dui, D)
-      Kernels.axpy(dq, p + s.key + i * D, dui, D)
+      du[i] *= invSqrtD
+      Kernels.axpy(dq, p + s.key + i * D, du[i], D)
     }
-    for i in 0..<H {
-      Kernels.scale(grad + s.query + i * D, dq, h[i], D)
-      dh[i] += Kernels.dot(p + s.query + i * D, dq, D)
-    }
-    backpropagateGRU(hiddenGradient: dh, ws)
+    for i in 0..<H { dh[i] += Kernels.dot(p + s.query + i * D, dq, D) }
+    if hasStep { backpropagateGRU(hiddenGradient: dh, ws) }
     return loss
   }
 
-  /// Gradient of the last GRU step `h = (1 − z) ⊙ n + z ⊙ h'` with respect to its weights.
+  /// Through the last GRU step `h = (1 − z) ⊙ n + z ⊙ h'`: the pre-activation gradients of
+  /// its gates, and r ⊙ h'.
   private func backpropagateGRU(hiddenGradient dh: UnsafeMutablePointer<Float>, _ ws: ModelWorkspace) {
-    let s = shape
-    let H = s.hidden
-    let C = s.channels
+    let H = shape.hidden
     let lay = layout
     let p = UnsafePointer(storage)
-    let grad = ws.gradient
-    guard hasStep else {
-      let start = s.gruInput
-      for i in start..<s.query { grad[i] = 0 }
-      return
-    }
-    let xp = p + lay.savedInput
     let hp = p + lay.savedHidden
     let z = p + lay.savedUpdate
     let r = p + lay.savedReset
@@ -312,17 +373,11 @@ public final class GRUAttentionModel {
       daz[k] = dz * z[k] * (1 - z[k])
       resetHidden[k] = r[k] * hp[k]
     }
-    // Candidate: a_n = Wn x' + Un (r ⊙ h') + bn.
+    // Candidate: a_n = Wn x' + Un (r ⊙ h') + bn, so d(r_j) = (Un^T dan)_j · h'_j.
     for j in 0..<H {
-      Kernels.scale(grad + s.gruCandidate + j * H, dan, resetHidden[j], H)
-      let dr = Kernels.dot(p + s.gruCandidate + j * H, dan, H) * hp[j]
+      let dr = Kernels.dot(p + shape.gruCandidate + j * H, dan, H) * hp[j]
       dar[j] = dr * r[j] * (1 - r[j])
     }
-    let threeH = 3 * H
-    for c in 0..<C { Kernels.scale(grad + s.gruInput + c * threeH, daz, xp[c], threeH) }
-    let twoH = 2 * H
-    for j in 0..<H { Kernels.scale(grad + s.gruGates + j * twoH, daz, hp[j], twoH) }
-    (grad + s.gruBias).update(from: daz, count: threeH)
   }
 
   // MARK: Advancing the state
@@ -366,15 +421,11 @@ public final class GRUAttentionModel {
     pre.update(from: p + s.gruBias, count: threeH)
     for c in 0..<C { Kernels.axpy(pre, p + s.gruInput + c * threeH, x[c], threeH) }
     for j in 0..<H { Kernels.axpy(pre, p + s.gruGates + j * twoH, hp[j], twoH) }
-    for k in 0..<H {
-      z[k] = 1 / (1 + expf(-pre[k]))
-      r[k] = 1 / (1 + expf(-pre[H + k]))
-    }
+    Kernels.logistic(z, pre, H)
+    Kernels.logistic(r, pre + H, H)
     for j in 0..<H { Kernels.axpy(pre + twoH, p + s.gruCandidate + j * H, r[j] * hp[j], H) }
-    for k in 0..<H {
-      nn[k] = tanhf(pre[twoH + k])
-      h[k] = (1 - z[k]) * nn[k] + z[k] * hp[k]
-    }
+    Kernels.tanh(nn, pre + twoH, H)
+    for k in 0..<H { h[k] = (1 - z[k]) * nn[k] + z[k] * hp[k] }
   }
 
   // MARK: Testing hooks

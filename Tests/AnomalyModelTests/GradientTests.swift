@@ -62,6 +62,50 @@ final class GradientTests: XCTestCase {
     print("largest |analytic − numeric| = \(worst.0) at parameter \(worst.1)")
   }
 
+  /// `learn` applies the gradient without writing it out (its norm from the outer-product
+  /// factors); it must equal clipped SGD on the gradient `computeGradient` writes, with the
+  /// clip both inactive and active, and with and without a saved GRU step.
+  func testLearnIsClippedSGDOnTheComputedGradient() {
+    let shape = ModelShape(channels: 3, hidden: 6, attentionDim: 4, window: 5)
+    for (steps, maxNorm) in [(0, Float(100)), (8, Float(100)), (8, Float(0.05))] {
+      let learned = GRUAttentionModel(shape: shape, seed: 11)
+      let manual = GRUAttentionModel(shape: shape, seed: 11)
+      let workspace = ModelWorkspace()
+      var rng = SplitMix64(seed: 5)
+      for _ in 0..<steps {
+        let x: [Float] = [rng.nextSymmetricUnit(), rng.nextSymmetricUnit(), rng.nextSymmetricUnit()]
+        x.withUnsafeBufferPointer {
+          learned.advance($0.baseAddress!, workspace)
+          manual.advance($0.baseAddress!, workspace)
+        }
+      }
+      let target: [Float] = [0.9, -0.7, 0.3]
+      let rate: Float = 0.05
+      manual.predict(workspace)
+      _ = target.withUnsafeBufferPointer { manual.computeGradient(target: $0.baseAddress!, huberDelta: 1, workspace) }
+      let gradient = workspace.gradientCopy(count: shape.parameterCount)
+      let norm = gradient.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+      XCTAssertGreaterThan(norm, 0)
+      let step = norm > maxNorm ? rate * maxNorm / norm : rate
+      for i in 0..<shape.parameterCount { manual.parameters[i] -= step * gradient[i] }
+
+      learned.predict(workspace)
+      _ = target.withUnsafeBufferPointer {
+        learned.learn(
+          target: $0.baseAddress!, learningRate: rate, huberDelta: 1, maxGradientNorm: maxNorm, workspace)
+      }
+      var worst: Float = 0
+      for i in 0..<shape.parameterCount {
+        worst = max(worst, abs(learned.parameters[i] - manual.parameters[i]))
+      }
+      XCTAssertLessThan(worst, 1e-6, "steps \(steps), max norm \(maxNorm): parameters differ by \(worst)")
+      // With no step yet (h = 0, empty window) only the read-out bias can move.
+      let initial = GRUAttentionModel(shape: shape, seed: 11)
+      let moved = (0..<shape.parameterCount).filter { learned.parameters[$0] != initial.parameters[$0] }.count
+      XCTAssertGreaterThanOrEqual(moved, steps == 0 ? shape.channels : 200, "the step moved too few parameters")
+    }
+  }
+
   func testLearningReducesErrorOnAPeriodicSignal() {
     var configuration = DetectorConfiguration()
     configuration.warmup = 100

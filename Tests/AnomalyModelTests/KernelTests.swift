@@ -1,18 +1,51 @@
+import Foundation
 import XCTest
 
 @testable import AnomalyModel
 
+/// The vectorised exponential and the gate functions built on it, against libm.
 final class KernelTests: XCTestCase {
-  func testVectorKernelsMatchScalarLoops() {
-    for n in [1, 7, 8, 9, 16, 33] {
-      let a = (0..<n).map { Float($0) * 0.5 - 3 }
-      let b = (0..<n).map { Float($0 % 5) + 0.25 }
-      var y = b
-      y.withUnsafeMutableBufferPointer { Kernels.axpy($0.baseAddress!, a, 2, n) }
-      XCTAssertEqual(y, zip(a, b).map { 2 * $0 + $1 })
-      y.withUnsafeMutableBufferPointer { Kernels.scale($0.baseAddress!, a, -1, n) }
-      XCTAssertEqual(y, a.map { -$0 })
-      XCTAssertEqual(Kernels.dot(a, b, n), zip(a, b).map(*).reduce(0, +), accuracy: 1e-4)
+  func testExpMatchesLibmToAFewUlps() {
+    var worst: Double = 0
+    var x: Float = -87
+    while x <= 88 {
+      let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+      let got = Kernels.exp(lanes)
+      for k in 0..<8 where lanes[k] <= 88 {
+        let want = Foundation.exp(Double(lanes[k]))
+        worst = max(worst, abs(Double(got[k]) - want) / want)
+      }
+      x += 0.1
     }
+    XCTAssertLessThan(worst, 1e-6, "largest relative error \(worst)")
+  }
+
+  func testExpSaturatesInsteadOfWrapping() {
+    let got = Kernels.exp(SIMD8<Float>(-1e30, -1000, -88, 0, 89, 1000, 1e30, .infinity))
+    for k in 0..<8 { XCTAssertTrue(got[k].isFinite && got[k] >= 0, "lane \(k): \(got[k])") }
+    XCTAssertLessThan(got[0], 1e-37)
+    XCTAssertEqual(got[3], 1)
+    XCTAssertGreaterThan(got[6], 1e38)
+  }
+
+  func testGateFunctionsAndSoftmaxAgreeWithLibm() {
+    let n = 21  // not a multiple of 8: the tail is exercised too
+    let x = (0..<n).map { Float($0 - 10) * 0.9 }
+    var logistic = [Float](repeating: 0, count: n)
+    var tanh = [Float](repeating: 0, count: n)
+    var shifted = [Float](repeating: 0, count: n)
+    x.withUnsafeBufferPointer { input in
+      Kernels.logistic(&logistic, input.baseAddress!, n)
+      Kernels.tanh(&tanh, input.baseAddress!, n)
+    }
+    let sum = x.withUnsafeBufferPointer { Kernels.shiftedExp(&shifted, $0.baseAddress!, shift: 9, n) }
+    var expectedSum: Float = 0
+    for i in 0..<n {
+      XCTAssertEqual(logistic[i], 1 / (1 + Foundation.exp(-x[i])), accuracy: 1e-6)
+      XCTAssertEqual(tanh[i], Foundation.tanh(x[i]), accuracy: 1e-6)
+      XCTAssertEqual(shifted[i], Foundation.exp(x[i] - 9), accuracy: 1e-6 * max(1, shifted[i]))
+      expectedSum += Foundation.exp(x[i] - 9)
+    }
+    XCTAssertEqual(sum, expectedSum, accuracy: 1e-5)
   }
 }
