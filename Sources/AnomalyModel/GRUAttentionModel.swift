@@ -154,36 +154,28 @@ public final class GRUAttentionModel {
     ws.prepare(for: s)
     let q = ws.query
     let u = ws.keyProjection
-    // q = Wq h, accumulated column by column.
-    q.update(repeating: 0, count: D)
-    for i in 0..<H { Kernels.axpy(q, p + s.query + i * D, h[i], D) }
+    // q = Wq h, as a combination of Wq's rows.
+    Kernels.combineRows(into: q, accumulate: false, p + s.query, h, rows: H, cols: D)
     // u = Wk^T q / √D, so that s_j = u · c_j without projecting every stored context.
-    let invSqrtD = 1 / Float(D).squareRoot()
-    for i in 0..<H { u[i] = Kernels.dot(p + s.key + i * D, q, D) * invSqrtD }
+    Kernels.rowDots(into: u, accumulate: false, p + s.key, q, rows: H, cols: D)
+    Kernels.scale(u, u, 1 / Float(D).squareRoot(), H)
     let n = windowCount
     let attention = ws.attention
     for c in 0..<C { attention[c] = 0 }
     if n > 0 {
       let scores = ws.scores
       let contexts = p + lay.contexts
+      Kernels.rowDots(into: scores, accumulate: false, contexts, u, rows: n, cols: H)
       var maxScore = -Float.greatestFiniteMagnitude
-      for j in 0..<n {
-        let score = Kernels.dot(u, contexts + j * H, H)
-        scores[j] = score
-        maxScore = max(maxScore, score)
-      }
+      for j in 0..<n { maxScore = max(maxScore, scores[j]) }
       let total = Kernels.shiftedExp(scores, scores, shift: maxScore, n)
       let inv = 1 / total
-      let values = p + lay.values
-      for j in 0..<n {
-        let pj = scores[j] * inv
-        scores[j] = pj
-        Kernels.axpy(attention, values + j * C, pj, C)
-      }
+      Kernels.scale(scores, scores, inv, n)
+      Kernels.combineRows(into: attention, accumulate: false, p + lay.values, scores, rows: n, cols: C)
     }
     let out = ws.prediction
     for c in 0..<C { out[c] = p[s.attentionGain + c] * attention[c] + p[s.readoutBias + c] }
-    for i in 0..<H { Kernels.axpy(out, p + s.readout + i * C, h[i], C) }
+    Kernels.combineRows(into: out, accumulate: true, p + s.readout, h, rows: H, cols: C)
   }
 
   // MARK: Backward and update
@@ -236,19 +228,15 @@ public final class GRUAttentionModel {
       p[s.attentionGain + c] += step * residual[c] * attention[c]
       p[s.readoutBias + c] += step * residual[c]
     }
-    for i in 0..<H {
-      Kernels.axpy(p + s.readout + i * C, residual, step * h[i], C)
-      Kernels.axpy(p + s.key + i * D, q, step * du[i], D)
-      Kernels.axpy(p + s.query + i * D, dq, step * h[i], D)
-    }
+    Kernels.addOuterProduct(p + s.readout, h, scale: step, residual, rows: H, cols: C)
+    Kernels.addOuterProduct(p + s.key, du, scale: step, q, rows: H, cols: D)
+    Kernels.addOuterProduct(p + s.query, h, scale: step, dq, rows: H, cols: D)
     if hasStep {
       let twoH = 2 * H
       let threeH = 3 * H
-      for j in 0..<H {
-        Kernels.axpy(p + s.gruCandidate + j * H, gates + twoH, step * resetHidden[j], H)
-        Kernels.axpy(p + s.gruGates + j * twoH, gates, step * hp[j], twoH)
-      }
-      for c in 0..<C { Kernels.axpy(p + s.gruInput + c * threeH, gates, step * xp[c], threeH) }
+      Kernels.addOuterProduct(p + s.gruCandidate, resetHidden, scale: step, gates + twoH, rows: H, cols: H)
+      Kernels.addOuterProduct(p + s.gruGates, hp, scale: step, gates, rows: H, cols: twoH)
+      Kernels.addOuterProduct(p + s.gruInput, xp, scale: step, gates, rows: C, cols: threeH)
       Kernels.axpy(p + s.gruBias, gates, step, threeH)
     }
     return loss
@@ -319,11 +307,11 @@ public final class GRUAttentionModel {
     }
     let dh = ws.hiddenGradient
     // Read-out: x̂ = γ ⊙ a + Wo h + bo.
-    for i in 0..<H { dh[i] = Kernels.dot(p + s.readout + i * C, residual, C) }
+    Kernels.rowDots(into: dh, accumulate: false, p + s.readout, residual, rows: H, cols: C)
     // Attention: a = Σ p_j v_j, p = softmax(s), s_j = u · c_j, u = Wk^T q / √D, q = Wq h.
     let n = windowCount
     let du = ws.keyProjectionGradient
-    for i in 0..<H { du[i] = 0 }
+    if n == 0 { du.update(repeating: 0, count: H) }
     if n > 0 {
       let probs = ws.scores
       let values = p + lay.values
@@ -332,22 +320,17 @@ public final class GRUAttentionModel {
       // d(attention) = residual ⊙ γ, kept in `attentionGradient`.
       let da = ws.attentionGradient
       for c in 0..<C { da[c] = residual[c] * p[s.attentionGain + c] }
-      var weighted: Float = 0
-      for j in 0..<n {
-        let acc = Kernels.dot(da, values + j * C, C)
-        dScores[j] = acc
-        weighted += probs[j] * acc
-      }
-      for j in 0..<n { Kernels.axpy(du, contexts + j * H, probs[j] * (dScores[j] - weighted), H) }
+      Kernels.rowDots(into: dScores, accumulate: false, values, da, rows: n, cols: C)
+      let weighted = Kernels.dot(probs, dScores, n)
+      // dL/ds_j = p_j (g_j − Σ_k p_k g_k); du = Σ_j dL/ds_j · c_j.
+      for j in 0..<n { dScores[j] = probs[j] * (dScores[j] - weighted) }
+      Kernels.combineRows(into: du, accumulate: false, contexts, dScores, rows: n, cols: H)
     }
     let invSqrtD = 1 / Float(D).squareRoot()
     let dq = ws.queryGradient
-    dq.update(repeating: 0, count: D)
-    for i in 0..<H {
-      du[i] *= invSqrtD
-      Kernels.axpy(dq, p + s.key + i * D, du[i], D)
-    }
-    for i in 0..<H { dh[i] += Kernels.dot(p + s.query + i * D, dq, D) }
+    Kernels.scale(du, du, invSqrtD, H)
+    Kernels.combineRows(into: dq, accumulate: false, p + s.key, du, rows: H, cols: D)
+    Kernels.rowDots(into: dh, accumulate: true, p + s.query, dq, rows: H, cols: D)
     if hasStep { backpropagateGRU(hiddenGradient: dh, ws) }
     return loss
   }
@@ -374,10 +357,8 @@ public final class GRUAttentionModel {
       resetHidden[k] = r[k] * hp[k]
     }
     // Candidate: a_n = Wn x' + Un (r ⊙ h') + bn, so d(r_j) = (Un^T dan)_j · h'_j.
-    for j in 0..<H {
-      let dr = Kernels.dot(p + shape.gruCandidate + j * H, dan, H) * hp[j]
-      dar[j] = dr * r[j] * (1 - r[j])
-    }
+    Kernels.rowDots(into: dar, accumulate: false, p + shape.gruCandidate, dan, rows: H, cols: H)
+    for j in 0..<H { dar[j] *= hp[j] * r[j] * (1 - r[j]) }
   }
 
   // MARK: Advancing the state
@@ -419,11 +400,13 @@ public final class GRUAttentionModel {
     let threeH = 3 * H
     let twoH = 2 * H
     pre.update(from: p + s.gruBias, count: threeH)
-    for c in 0..<C { Kernels.axpy(pre, p + s.gruInput + c * threeH, x[c], threeH) }
-    for j in 0..<H { Kernels.axpy(pre, p + s.gruGates + j * twoH, hp[j], twoH) }
+    Kernels.combineRows(into: pre, accumulate: true, p + s.gruInput, x, rows: C, cols: threeH)
+    Kernels.combineRows(into: pre, accumulate: true, p + s.gruGates, hp, rows: H, cols: twoH)
     Kernels.logistic(z, pre, H)
     Kernels.logistic(r, pre + H, H)
-    for j in 0..<H { Kernels.axpy(pre + twoH, p + s.gruCandidate + j * H, r[j] * hp[j], H) }
+    let resetHidden = ws.resetHidden
+    for j in 0..<H { resetHidden[j] = r[j] * hp[j] }
+    Kernels.combineRows(into: pre + twoH, accumulate: true, p + s.gruCandidate, resetHidden, rows: H, cols: H)
     Kernels.tanh(nn, pre + twoH, H)
     for k in 0..<H { h[k] = (1 - z[k]) * nn[k] + z[k] * hp[k] }
   }
