@@ -8,7 +8,8 @@ import Foundation
 /// Runs the default detector over a noisy sine, univariate and 8 channels, five times each,
 /// and prints the median µs per point. Then the same univariate work on 1 and 2 threads at once
 /// (each thread its own streams, as the daemon's workers), for the aggregate rate: how scoring
-/// scales across cores. No I/O inside the timed loops.
+/// scales across cores. Last, what a new stream costs: creating its detector and scoring its
+/// first sample (a flood of new stream ids is made of these). No I/O inside the timed loops.
 let points = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
 let repeats = 5
 
@@ -71,3 +72,22 @@ for threads in [1, 2] {
   if threads == 1 { single = rate }
   print(String(format: "  %d thread%@: %.0f points/s (×%.2f)", threads, threads == 1 ? "" : "s", rate, rate / single))
 }
+
+print("new stream (create the detector, score its first sample), median of \(repeats):")
+let newStreams = max(1, points / 10)
+let creation = (0..<repeats).map { _ -> Double in
+  let configuration = DetectorConfiguration()
+  let workspace = DetectorWorkspace()
+  var kept: [StreamDetector] = []
+  kept.reserveCapacity(newStreams)
+  var checksum = 0.0
+  let start = DispatchTime.now().uptimeNanoseconds
+  for i in 0..<newStreams {
+    let detector = StreamDetector(configuration: configuration, channels: 1)
+    checksum += [Double(i)].withUnsafeBufferPointer { detector.process($0, workspace).score }
+    kept.append(detector)
+  }
+  precondition(checksum.isFinite)
+  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(newStreams)
+}
+print(String(format: "  %.2f µs per new stream (%d streams kept alive)", median(creation), newStreams))
