@@ -45,6 +45,11 @@ final class Counters: Sendable {
   let streams = Atomic<Int>(0)
   /// Streams forgotten to make room for new ones (`stream_eviction = "lru"`).
   let streamsEvicted = Atomic<UInt64>(0)
+  /// Evicted streams that came back and resumed from their saved state (`keep_evicted_state`).
+  let streamsResumed = Atomic<UInt64>(0)
+  /// Evicted streams whose state could not be queued for the state file (the checkpoint
+  /// writer was too far behind); such a stream resumes from an older save, or starts fresh.
+  let evictedStatesDropped = Atomic<UInt64>(0)
   /// Samples whose timestamp went backwards for their stream (accepted and scored).
   let timestampsBackwards = Atomic<UInt64>(0)
   /// Reloads done and failed.

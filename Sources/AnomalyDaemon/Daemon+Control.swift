@@ -132,6 +132,9 @@ extension Daemon {
             ("max_streams", .int(Int64(config.ingest.maxStreams))),
             ("stream_eviction", .text(config.ingest.streamEviction.rawValue)),
             ("streams_evicted", .uint(counters.streamsEvicted.value)),
+            ("keep_evicted_state", .text(config.ingest.keepEvictedState ? "yes" : "no")),
+            ("streams_resumed", .uint(counters.streamsResumed.value)),
+            ("evicted_states_dropped", .uint(counters.evictedStatesDropped.value)),
             ("anomalies_total", .uint(counters.anomalies.value)),
           ]))
     }
@@ -272,6 +275,19 @@ extension Daemon {
       "events_dropped_total", "counter", "Score events dropped before the PUB socket.",
       [("", "\(counters.eventsDropped.value)")])
     metric("streams", "gauge", "Streams currently tracked.", [("", "\(counters.streams.load(ordering: .relaxed))")])
+    metric(
+      "streams_evicted_total", "counter", "Streams forgotten to stay within ingest.max_streams.",
+      [("", "\(counters.streamsEvicted.value)")])
+    metric(
+      "streams_resumed_total", "counter", "Evicted streams that came back and resumed from their saved state.",
+      [("", "\(counters.streamsResumed.value)")])
+    metric(
+      "checkpoints_written_total", "counter", "Checkpoint transactions committed to the state file.",
+      [("", "\(persistence.checkpoints.value)")])
+    // Alert on this one: learned state is not being saved (full or read-only disk).
+    metric(
+      "checkpoint_failures_total", "counter", "Checkpoints that failed (retried with the next one).",
+      [("", "\(persistence.failures.value)")])
     metric(
       "uptime_seconds", "gauge", "Seconds since the daemon started.",
       [("", String(format: "%.0f", Date().timeIntervalSince(startTime)))])

@@ -41,7 +41,9 @@ public final class Daemon: Sendable {
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
-  private let checkpointQueue = BlockingQueue<[CheckpointChange]>(capacity: Int.max)
+  /// Periodic checkpoints are pushed regardless of this capacity; it bounds the states of
+  /// evicted streams in flight to the state file (`keep_evicted_state`), about 9 KB each.
+  private let checkpointQueue = BlockingQueue<[CheckpointChange]>(capacity: 16_384)
   private let checkpointerStop = StopFlag()
   private let lastCheckpointRequest = Mutex(ProcessInfo.processInfo.systemUptime)
 
@@ -79,9 +81,18 @@ public final class Daemon: Sendable {
     let config = configuration.withLock { $0 }
     let (store, restored) = openState(config)
     for index in 0..<workerCount {
+      var savedStates: CheckpointStore?
+      if let store, config.ingest.keepEvictedState {
+        do {
+          savedStates = try CheckpointStore(path: store.path, readOnly: true)
+        } catch {
+          logger.error(
+            "keep_evicted_state: cannot open \(store.path) for lookups, evicted streams will start fresh: \(error)")
+        }
+      }
       let worker = Worker(
         index: index, queue: workerQueues[index], output: publishQueue,
-        checkpoints: store == nil ? nil : checkpointQueue,
+        checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
         counters: counters, settings: settings, logger: logger)
       worker.restore(restored[index])
       let stop = workerStop
@@ -267,7 +278,9 @@ public final class Daemon: Sendable {
     let rows: [CheckpointStore.Row]
     do {
       store = try StateFiles.open(directory: directory, logger: logger)
-      rows = try store.loadAll()
+      // The most recently seen first: with more saved than max_streams (kept evicted states,
+      // or a lower limit than before) the rest stay in the file.
+      rows = try store.loadAll(limit: config.ingest.maxStreams)
     } catch {
       persistence.failures.add(1)
       persistence.lastError.withLock { $0 = "\(error)" }

@@ -29,15 +29,26 @@ final class Worker {
   /// one flag write per sample).
   private var clockOrder: [String] = []
   private var clockHand = 0
+  /// This worker's read-only connection to the state file when evicted streams keep their
+  /// state (`ingest.keep_evicted_state`): a returning id is looked up there.
+  private let savedStates: CheckpointStore?
+  /// The latest evicted rows, for a stream that returns before the checkpoint writer has
+  /// written its state; bounded, oldest forgotten first.
+  private var recentlyEvicted: [String: CheckpointStore.Row] = [:]
+  private var recentlyEvictedOrder: [String] = []
+  private var recentlyEvictedNext = 0
+  static let recentlyEvictedLimit = 1024
 
   init(
     index: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
-    checkpoints: BlockingQueue<[CheckpointChange]>?, counters: Counters, settings: SharedSettings, logger: Logger
+    checkpoints: BlockingQueue<[CheckpointChange]>?, savedStates: CheckpointStore? = nil, counters: Counters,
+    settings: SharedSettings, logger: Logger
   ) {
     self.index = index
     self.queue = queue
     self.output = output
     self.checkpoints = checkpoints
+    self.savedStates = savedStates
     self.counters = counters
     self.settings = settings
     self.logger = logger
@@ -46,14 +57,7 @@ final class Worker {
   /// Takes over streams restored from a checkpoint or imported (already validated).
   func restore(_ rows: [CheckpointStore.Row], counted: Bool = true) {
     for row in rows {
-      guard let detector = try? StreamDetector.decodeState(row.state) else { continue }
-      let state = StreamState(id: row.id, detector: detector)
-      state.samples = row.samples
-      state.anomalies = row.anomalies
-      state.nextSequence = row.nextSequence
-      state.lastSeenMs = row.lastSeenMs
-      state.lastTimestampMs = row.lastSeenMs
-      state.isSaved = true
+      guard let state = Self.streamState(from: row) else { continue }
       if let replaced = streams[row.id] { unmarkDirty(replaced) }
       streams[row.id] = state
       if counted {
@@ -61,6 +65,19 @@ final class Worker {
         counters.streams.wrappingAdd(1, ordering: .relaxed)
       }
     }
+  }
+
+  /// A stream as saved, or nil if its state does not decode.
+  private static func streamState(from row: CheckpointStore.Row) -> StreamState? {
+    guard let detector = try? StreamDetector.decodeState(row.state) else { return nil }
+    let state = StreamState(id: row.id, detector: detector)
+    state.samples = row.samples
+    state.anomalies = row.anomalies
+    state.nextSequence = row.nextSequence
+    state.lastSeenMs = row.lastSeenMs
+    state.lastTimestampMs = row.lastSeenMs
+    state.isSaved = true
+    return state
   }
 
   private func row(for stream: StreamState) -> CheckpointStore.Row {
@@ -124,7 +141,9 @@ final class Worker {
       }
       slot = freed
     }
-    let state = StreamState(id: id, detector: StreamDetector(configuration: current.detector, channels: channels))
+    let state =
+      resumeEvicted(id)
+      ?? StreamState(id: id, detector: StreamDetector(configuration: current.detector, channels: channels))
     streams[id] = state
     if let slot { clockOrder[slot] = id } else { clockOrder.append(id) }
     return state
@@ -162,10 +181,15 @@ final class Worker {
         continue
       }
       // The new stream takes over the evicted one's place in the count as well.
+      let changedSinceSave = stream.isDirty || !stream.isSaved
       unmarkDirty(stream)
       streams[id] = nil
       counters.streamsEvicted.add(1)
-      if stream.isSaved { checkpoints?.push([.delete(id)]) }
+      if savedStates != nil {
+        if changedSinceSave { saveEvicted(stream) }
+      } else if stream.isSaved {
+        checkpoints?.push([.delete(id)])
+      }
       RateLimitedLog.shared.note(
         "stream_evicted", logger,
         "stream \(id) forgotten to make room (ingest.max_streams reached, least recently used)")
@@ -173,6 +197,42 @@ final class Worker {
       clockHand += 1
       return slot
     }
+  }
+
+  /// Queues an evicted stream's state for the state file (`keep_evicted_state`) and keeps it
+  /// at hand until the checkpoint writer has surely caught up. The queue is bounded (it counts
+  /// only these rows): a writer too far behind means the row is dropped, and counted.
+  private func saveEvicted(_ stream: StreamState) {
+    let saved = row(for: stream)
+    if checkpoints?.tryPush([.save(saved)], weight: 1) != true { counters.evictedStatesDropped.add(1) }
+    if recentlyEvictedOrder.count < Self.recentlyEvictedLimit {
+      recentlyEvictedOrder.append(saved.id)
+    } else {
+      recentlyEvicted[recentlyEvictedOrder[recentlyEvictedNext]] = nil
+      recentlyEvictedOrder[recentlyEvictedNext] = saved.id
+      recentlyEvictedNext = (recentlyEvictedNext + 1) % Self.recentlyEvictedLimit
+    }
+    recentlyEvicted[saved.id] = saved
+  }
+
+  /// The saved state of an evicted stream whose id came back, if there is one.
+  private func resumeEvicted(_ id: String) -> StreamState? {
+    guard let savedStates else { return nil }
+    let saved: CheckpointStore.Row?
+    if let recent = recentlyEvicted.removeValue(forKey: id) {
+      saved = recent
+    } else {
+      do {
+        saved = try savedStates.load(id: id)
+      } catch {
+        RateLimitedLog.shared.note(
+          "resume_lookup", logger, "cannot look up the saved state of stream \(id), it starts fresh: \(error)")
+        saved = nil
+      }
+    }
+    guard let saved, let state = Self.streamState(from: saved) else { return nil }
+    counters.streamsResumed.add(1)
+    return state
   }
 
   private func record(

@@ -94,6 +94,7 @@ public enum ConfigLoader {
       throw r.error("stream_eviction", eviction, "must be \"lru\" or \"reject\"")
     }
     c.streamEviction = parsedEviction
+    try r.read("keep_evicted_state", &c.keepEvictedState)
     try r.read("queue_capacity", &c.queueCapacity)
   }
 

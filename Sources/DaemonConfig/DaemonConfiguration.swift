@@ -21,6 +21,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// At `maxStreams`: forget the least recently used stream to make room (`lru`), or refuse
     /// the new one (`reject`, counted as `too_many_streams`).
     public var streamEviction = StreamEviction.lru
+    /// With persistence: an evicted stream's state is written to the state file (not deleted),
+    /// and the stream resumes from it when its id returns.
+    public var keepEvictedState = false
     /// Samples a worker's queue holds before new ones are dropped (counted).
     public var queueCapacity = 65_536
   }

@@ -40,6 +40,12 @@ struct SectionReader {
     }
   }
 
+  mutating func read(_ key: String, _ target: inout Bool) throws(ConfigError) {
+    guard let value = raw(key) else { return }
+    guard let bool = value.bool else { throw error(key, "\(value)", "must be true or false") }
+    target = bool
+  }
+
   mutating func read(_ key: String, _ target: inout String) throws(ConfigError) {
     guard let value = raw(key) else { return }
     guard let string = value.string else { throw error(key, "\(value)", "must be a string") }

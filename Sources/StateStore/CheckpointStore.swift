@@ -37,12 +37,17 @@ public final class CheckpointStore {
   public static let schemaVersion = 1
   public let path: String
   private let db: OpaquePointer
+  /// The prepared statement of `load(id:)`, kept: it runs once per returning stream.
+  private var lookup: OpaquePointer?
 
-  /// Opens (creating if needed) the database at `path`.
-  public init(path: String) throws(StoreError) {
+  /// Opens (creating if needed) the database at `path`; `readOnly` opens an existing one for
+  /// lookups only (a second connection beside the writer: WAL lets readers and one writer
+  /// work at once).
+  public init(path: String, readOnly: Bool = false) throws(StoreError) {
     self.path = path
     var handle: OpaquePointer?
-    let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+    let flags =
+      (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
     let status = sqlite3_open_v2(path, &handle, flags, nil)
     guard status == SQLITE_OK, let handle else {
       let message = Self.describeError(handle)
@@ -51,6 +56,7 @@ public final class CheckpointStore {
     }
     db = handle
     sqlite3_busy_timeout(db, 2000)
+    if readOnly { return }
     do throws(StoreError) {
       try execute("PRAGMA journal_mode = WAL")
       try execute("PRAGMA synchronous = NORMAL")
@@ -79,6 +85,7 @@ public final class CheckpointStore {
   }
 
   deinit {
+    sqlite3_finalize(lookup)
     sqlite3_close(db)
   }
 
@@ -116,26 +123,49 @@ public final class CheckpointStore {
     }
   }
 
-  /// Every saved stream, in id order.
-  public func loadAll() throws(StoreError) -> [Row] {
+  /// The saved streams, most recently seen first (ties in id order); at most `limit`.
+  public func loadAll(limit: Int = Int.max) throws(StoreError) -> [Row] {
     let statement = try prepare(
-      "SELECT id, state, samples, anomalies, next_sequence, last_seen_ms FROM streams ORDER BY id")
+      "SELECT id, state, samples, anomalies, next_sequence, last_seen_ms FROM streams ORDER BY last_seen_ms DESC, id LIMIT ?"
+    )
     defer { sqlite3_finalize(statement) }
+    sqlite3_bind_int64(statement, 1, Int64(clamping: limit))
     var rows: [Row] = []
     while true {
       let status = sqlite3_step(statement)
       if status == SQLITE_DONE { return rows }
       guard status == SQLITE_ROW else { throw StoreError("load: \(lastMessage)", code: status) }
-      let id = sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? ""
-      let count = Int(sqlite3_column_bytes(statement, 1))
-      let state = sqlite3_column_blob(statement, 1).map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
-      rows.append(
-        Row(
-          id: id, state: state, samples: UInt64(bitPattern: sqlite3_column_int64(statement, 2)),
-          anomalies: UInt64(bitPattern: sqlite3_column_int64(statement, 3)),
-          nextSequence: UInt64(bitPattern: sqlite3_column_int64(statement, 4)),
-          lastSeenMs: sqlite3_column_int64(statement, 5)))
+      rows.append(Self.row(statement))
     }
+  }
+
+  /// One saved stream, or nil if the file has none under `id`.
+  public func load(id: String) throws(StoreError) -> Row? {
+    if lookup == nil {
+      lookup = try prepare(
+        "SELECT id, state, samples, anomalies, next_sequence, last_seen_ms FROM streams WHERE id = ?")
+    }
+    let statement = lookup
+    sqlite3_reset(statement)
+    let status = id.withCString { text in
+      sqlite3_bind_text(statement, 1, text, -1, nil)
+      return sqlite3_step(statement)
+    }
+    defer { sqlite3_reset(statement) }
+    if status == SQLITE_DONE { return nil }
+    guard status == SQLITE_ROW else { throw StoreError("load \(id): \(lastMessage)", code: status) }
+    return Self.row(statement)
+  }
+
+  private static func row(_ statement: OpaquePointer?) -> Row {
+    let id = sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? ""
+    let count = Int(sqlite3_column_bytes(statement, 1))
+    let state = sqlite3_column_blob(statement, 1).map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+    return Row(
+      id: id, state: state, samples: UInt64(bitPattern: sqlite3_column_int64(statement, 2)),
+      anomalies: UInt64(bitPattern: sqlite3_column_int64(statement, 3)),
+      nextSequence: UInt64(bitPattern: sqlite3_column_int64(statement, 4)),
+      lastSeenMs: sqlite3_column_int64(statement, 5))
   }
 
   /// Moves a stream's unusable state out of the way, keeping it for inspection.

@@ -45,6 +45,7 @@ final class ConfigLoaderTests: XCTestCase {
     let cases: [(String, String)] = [
       ("[ingest]\nmax_streams = \"many\"", "ingest.max_streams = \"many\": must be an integer"),
       ("[ingest]\nmax_stream = 5", "ingest.max_stream = 5: unknown key"),
+      ("[ingest]\nkeep_evicted_state = 1", "ingest.keep_evicted_state = 1: must be true or false"),
       ("[detector]\nrisk = 0.5", "detector.risk = 0.5: must be in (0, 1 - threshold_level)"),
       ("[publish]\nmode = \"some\"", "publish.mode = some: must be \"anomalies\" or \"all\""),
       ("[ingest]\nbind = [\"udp://x\"]", "endpoint = udp://x: must start with tcp://, ipc:// or inproc://"),

@@ -88,6 +88,9 @@ def test_a_full_disk_fails_checkpoints_loudly_scoring_goes_on_and_they_retry(tmp
             what="checkpoint failures")
         assert "full" in failed["last_error"].lower(), failed["last_error"]
         assert "checkpoint of" in d.log_text() and "failed, will retry" in d.log_text()
+        metrics = d.ctl("metrics").stdout
+        failures = [line for line in metrics.splitlines() if line.startswith("anomalyd_checkpoint_failures_total ")]
+        assert failures and int(failures[0].split()[1]) >= 2, failures
         written = failed["checkpoints_written"]
 
         # Scoring went on while the disk was full.

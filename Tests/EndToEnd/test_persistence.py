@@ -147,3 +147,40 @@ def test_reject_mode_refuses_new_ids_and_counts_them(tmp_path, zmq_context):
         assert info["ingest"]["rejected_too_many_streams"] == 150
     finally:
         daemon.stop()
+
+
+def test_evicted_streams_resume_from_their_saved_state(tmp_path, zmq_context):
+    """keep_evicted_state: an evicted stream's state goes to the state file, and when its id
+    comes back it resumes (no new warm-up); at start only max_streams are loaded."""
+    (tmp_path / "a").mkdir()
+    config = "[ingest]\nmax_streams = 4\nkeep_evicted_state = true\n"
+    first = Daemon(tmp_path / "a", config_text=config)
+    ports = (first.ingest, first.publish)
+    try:
+        feed(first, zmq_context, b"keep", lines()[:300], 300)
+        pub = publisher(zmq_context, first)
+        for i in range(10):
+            # Older timestamps than "keep"'s: at start, the most recently seen are loaded.
+            pub.send_multipart([f"other.{i}".encode(), f"@{1_600_000_000 + i},1.0".encode()])
+        pub.close()
+        deadline = time.time() + 20
+        while first.info()["ingest"]["samples_scored"] < 310 and time.time() < deadline:
+            time.sleep(0.05)
+        assert "keep" not in [line.split("\t")[0] for line in first.ctl("streams").stdout.splitlines()[1:]]
+        feed(first, zmq_context, b"keep", lines()[300:301], 311)
+        detail = first.ctl("stream", "keep").stdout
+        assert "samples:301" in detail and "warming_up:0" in detail, detail
+        streams = first.info()["streams"]
+        assert streams["streams_resumed"] == 1 and streams["evicted_states_dropped"] == 0
+        assert streams["streams"] == 4
+    finally:
+        assert first.stop() == 0
+    db = sqlite3.connect(first.state_dir / "state.sqlite")
+    assert db.execute("select count(*) from streams").fetchone()[0] == 11
+
+    second = Daemon(tmp_path / "a", config_text=config, ports=ports)
+    try:
+        assert second.info()["persistence"]["streams_restored"] == 4
+        assert "samples:301" in second.ctl("stream", "keep").stdout  # the most recently seen
+    finally:
+        second.stop()

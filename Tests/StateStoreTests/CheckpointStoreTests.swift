@@ -14,10 +14,10 @@ final class CheckpointStoreTests: XCTestCase {
     try? FileManager.default.removeItem(at: directory)
   }
 
-  func row(_ id: String, _ byte: UInt8, samples: UInt64 = 1) -> CheckpointStore.Row {
+  func row(_ id: String, _ byte: UInt8, samples: UInt64 = 1, lastSeenMs: Int64 = 4) -> CheckpointStore.Row {
     .init(
       id: id, state: [UInt8](repeating: byte, count: 100), samples: samples, anomalies: 2, nextSequence: 3,
-      lastSeenMs: 4)
+      lastSeenMs: lastSeenMs)
   }
 
   func testSaveLoadAndOverwrite() throws {
@@ -35,6 +35,23 @@ final class CheckpointStoreTests: XCTestCase {
     XCTAssertEqual(rows[1].nextSequence, 3)
     try reopened.quarantine(id: "b", reason: "test", nowMs: 30)
     XCTAssertEqual(try reopened.loadAll().map(\.id), ["a"])
+  }
+
+  /// At start only the most recently seen `limit` streams are loaded; a reader beside the
+  /// writer finds any one stream by id, including one written after the reader opened.
+  func testMostRecentFirstAndLookupByID() throws {
+    let path = directory.appendingPathComponent("state.sqlite").path
+    let store = try CheckpointStore(path: path)
+    try store.save(
+      [row("old", 1, lastSeenMs: 100), row("new", 2, lastSeenMs: 300), row("mid", 3, lastSeenMs: 200)], nowMs: 1)
+    XCTAssertEqual(try store.loadAll().map(\.id), ["new", "mid", "old"])
+    XCTAssertEqual(try store.loadAll(limit: 2).map(\.id), ["new", "mid"])
+    let reader = try CheckpointStore(path: path, readOnly: true)
+    XCTAssertEqual(try reader.load(id: "old")?.state, [UInt8](repeating: 1, count: 100))
+    XCTAssertNil(try reader.load(id: "absent"))
+    try store.save([row("later", 7, samples: 42)], nowMs: 2)
+    XCTAssertEqual(try reader.load(id: "later")?.samples, 42)
+    XCTAssertEqual(try reader.load(id: "mid")?.lastSeenMs, 200)
   }
 
   func testGarbageFileIsReportedAsCorrupt() throws {
