@@ -83,7 +83,7 @@ let package = Package(
     .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
     .testTarget(name: "StateStoreTests", dependencies: ["StateStore"]),
     .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol", "TestSupport"]),
-    .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel"]),
+    .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel", "TestSupport"]),
   ]
 )
 
