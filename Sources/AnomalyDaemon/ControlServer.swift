@@ -18,12 +18,13 @@ final class ControlServer {
   private let logger: Logger
 
   init(
-    path: String, mode: UInt32, logger: Logger, handler: @escaping @Sendable (ControlRequest) -> ControlReply
+    path: String, mode: UInt32, group: gid_t?, logger: Logger,
+    handler: @escaping @Sendable (ControlRequest) -> ControlReply
   ) throws(SystemError) {
     self.path = path
     self.handler = handler
     self.logger = logger
-    listener = try UnixSocket.listen(path, mode: mode)
+    listener = try UnixSocket.listen(path, mode: mode, group: group)
   }
 
   func run(shouldStop: @Sendable () -> Bool) {

@@ -186,7 +186,8 @@ public final class Daemon: Sendable {
 
     let control: ControlServer
     do {
-      control = try ControlServer(path: controlSocketPath, mode: config.control.mode, logger: logger) {
+      let group = try Self.groupID(config.control.group)
+      control = try ControlServer(path: controlSocketPath, mode: config.control.mode, group: group, logger: logger) {
         [weak self] request in
         self?.handle(request) ?? .failure("daemon is stopping")
       }
@@ -211,6 +212,14 @@ public final class Daemon: Sendable {
   private func join(_ name: String) {
     let handle = threads.withLock { $0.removeValue(forKey: name) }
     handle?.join()
+  }
+
+  /// `control.group` as a group id: a number, or a name from the group database.
+  static func groupID(_ group: String) throws(DaemonError) -> gid_t? {
+    if group.isEmpty { return nil }
+    if let number = gid_t(group) { return number }
+    guard let entry = getgrnam(group) else { throw DaemonError("control.group: no group named '\(group)'") }
+    return entry.pointee.gr_gid
   }
 
   /// Stops in data-flow order so nothing accepted is lost: ingest flushes its batches,

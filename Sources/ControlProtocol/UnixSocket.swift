@@ -52,7 +52,9 @@ public enum UnixSocket {
 
   /// Binds and listens on `path` with permission `mode`, replacing a stale socket file but
   /// refusing to steal one a running daemon still answers on.
-  public static func listen(_ path: String, mode: UInt32) throws(SystemError) -> Int32 {
+  /// Binds and listens on `path` with permissions `mode` and, if given, group `group`; the
+  /// file is created with no access and opened up only after both are set.
+  public static func listen(_ path: String, mode: UInt32, group: gid_t? = nil) throws(SystemError) -> Int32 {
     var address = try address(path)
     let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
     if !directory.isEmpty && access(directory, F_OK) != 0 {
@@ -79,6 +81,12 @@ public enum UnixSocket {
       let code = errno
       close(fd)
       throw SystemError("bind \(path)", code: code)
+    }
+    if let group, chown(path, uid_t.max, group) != 0 {
+      let code = errno
+      close(fd)
+      unlink(path)
+      throw SystemError("chown \(path) to group \(group)", code: code)
     }
     guard chmod(path, mode_t(mode)) == 0, Glibc.listen(fd, 64) == 0 else {
       let code = errno

@@ -119,6 +119,7 @@ public enum ConfigLoader {
       throw r.error("mode", mode, "must be an octal permission string such as \"0660\"")
     }
     c.mode = parsed
+    try r.read("group", &c.group)
   }
 
   static func readServer(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Server) throws(ConfigError) {

@@ -54,6 +54,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var socket = ""
     /// Permission bits of the socket file.
     public var mode: UInt32 = 0o660
+    /// Group (name or number) that owns the socket file; empty: the daemon's own group.
+    public var group = ""
   }
 
   public struct Server: Sendable, Equatable {

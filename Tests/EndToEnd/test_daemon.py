@@ -8,6 +8,7 @@ import struct
 import subprocess
 import time
 
+import pytest
 import zmq
 
 from conftest import BIN, Daemon, wait_for_subscriber
@@ -262,3 +263,27 @@ def test_control_socket_permissions_and_metrics_textfile(tmp_path):
         assert "anomalyd_samples_scored_total 0" in textfile.read_text()
     finally:
         d.stop()
+
+
+def test_control_socket_group_is_configurable(tmp_path):
+    import grp
+
+    if os.geteuid() != 0:
+        pytest.skip("giving the socket to another group needs root or membership of that group")
+    other = next((g for g in grp.getgrall() if g.gr_gid != os.getegid()), None)
+    if other is None:
+        pytest.skip("no second group on this machine")
+    d = Daemon(tmp_path, config_text=f'[control]\nmode = "640"\ngroup = "{other.gr_name}"\n')
+    try:
+        status = os.stat(d.control)
+        assert status.st_gid == other.gr_gid and oct(status.st_mode & 0o777) == "0o640"
+    finally:
+        d.stop()
+    (tmp_path / "bad.toml").write_text('[control]\ngroup = "no-such-group-anywhere"\n')
+    result = subprocess.run(
+        [str(BIN / "anomalyd"), "--config", str(tmp_path / "bad.toml"), "--control-socket", str(tmp_path / "b.sock"),
+         "--ingest-bind", "tcp://127.0.0.1:0", "--publish-bind", "tcp://127.0.0.1:0",
+         "--set", "server.state_directory=none"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode != 0 and "no group named 'no-such-group-anywhere'" in result.stderr, result
