@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sustained throughput: the highest paced rate a release anomalyd scores with nothing dropped.
+# For each rate, a fresh daemon (persistence off) receives SECONDS seconds of paced load from
+# anomalyd-loadgen over tcp (1,000 streams); the account comes from `anomalyctl info ingest`.
+# Unlike tools/loadtest.sh (a burst as fast as the generator can send, the overflow dropped and
+# counted), this finds the rate the daemon keeps up with.
+#   tools/capacity.sh [BATCH=0] [SECONDS=5] RATE…   (messages/s; BATCH samples per binary frame, 0 = text)
+#   tools/capacity.sh 0 5 450000 600000 750000 900000
+#   tools/capacity.sh 100 5 10000 15000 20000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+batch=${1:-0}
+seconds=${2:-5}
+shift $(( $# >= 2 ? 2 : $# ))
+rates=("$@")
+[ ${#rates[@]} -gt 0 ] || rates=(300000 450000 600000 750000 900000)
+for p in anomalyd anomalyctl anomalyd-loadgen; do swift build -c release --product $p >/dev/null 2>&1; done
+bin=.build/release
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+printf '%12s %12s %12s %12s %10s\n' "msg/s" "points/s" "scored" "dropped" "kept up"
+for rate in "${rates[@]}"; do
+  ingest="tcp://127.0.0.1:$(port)"
+  "$bin/anomalyd" --ingest-bind "$ingest" --publish-bind "tcp://127.0.0.1:0" --control-socket "$work/c.sock" \
+    --set server.state_directory=none 2>/dev/null &
+  pid=$!
+  for _ in $(seq 100); do "$bin/anomalyctl" ping --socket "$work/c.sock" >/dev/null 2>&1 && break; sleep 0.05; done
+  messages=$(( rate * seconds ))
+  "$bin/anomalyd-loadgen" --endpoint "$ingest" --streams 1000 --messages "$messages" --batch "$batch" \
+    --rate "$rate" >/dev/null
+  points=$(( messages * (batch > 0 ? batch : 1) ))
+  while true; do
+    read -r scored dropped < <("$bin/anomalyctl" info ingest --json --socket "$work/c.sock" |
+      python3 -c 'import json,sys; i=json.load(sys.stdin)["ingest"]; print(i["samples_scored"], i["samples_dropped"])')
+    [ $(( scored + dropped )) -ge "$points" ] && break
+    sleep 0.2
+  done
+  printf '%12s %12s %12s %12s %10s\n' "$rate" "$(( rate * (batch > 0 ? batch : 1) ))" "$scored" "$dropped" \
+    "$([ "$dropped" = 0 ] && echo yes || echo no)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
