@@ -7,6 +7,7 @@
 #   tools/capacity.sh [BATCH=0] [SECONDS=5] RATE…   (messages/s; BATCH samples per binary frame, 0 = text)
 #   tools/capacity.sh 0 5 450000 600000 750000 900000
 #   tools/capacity.sh 100 5 10000 15000 20000
+#   WORKERS=1 tools/capacity.sh 100 5 5000 7500 10000   the same with one worker thread
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batch=${1:-0}
@@ -23,7 +24,7 @@ printf '%12s %12s %12s %12s %10s\n' "msg/s" "points/s" "scored" "dropped" "kept 
 for rate in "${rates[@]}"; do
   ingest="tcp://127.0.0.1:$(port)"
   "$bin/anomalyd" --ingest-bind "$ingest" --publish-bind "tcp://127.0.0.1:0" --control-socket "$work/c.sock" \
-    --set server.state_directory=none 2>/dev/null &
+    --set server.state_directory=none --set server.workers="${WORKERS:-0}" 2>/dev/null &
   pid=$!
   for _ in $(seq 100); do "$bin/anomalyctl" ping --socket "$work/c.sock" >/dev/null 2>&1 && break; sleep 0.05; done
   messages=$(( rate * seconds ))
