@@ -179,29 +179,31 @@ def test_sigterm_during_a_checkpoint_leaves_a_valid_complete_file(tmp_path):
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(timeout=60) == 0
     d.log.close()
-    with sqlite3.connect(d.state_dir / "state.sqlite") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT count(*) FROM streams").fetchone()[0] == STREAMS
-    again = Daemon(tmp_path, config_text=CONFIG)
-    try:
-        assert again.info()["persistence"]["streams_restored"] == STREAMS
-        assert again.info()["persistence"]["restore_failures"] == 0
-    finally:
-        again.stop()
+    assert saved_rows(d) == STREAMS
+    assert_restart_restores(tmp_path, STREAMS)
 
 
 def test_kill_9_during_a_checkpoint_leaves_the_last_committed_state(tmp_path):
     d, in_progress = busy_daemon(tmp_path)
     d.kill()
-    with sqlite3.connect(d.state_dir / "state.sqlite") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = db.execute("SELECT count(*) FROM streams").fetchone()[0]
+    rows = saved_rows(d)
     # All of a transaction or none of it: nothing, the one seen running, or that one and the
     # rest of the streams after it.
     assert rows in (0, in_progress, STREAMS)
+    assert_restart_restores(tmp_path, rows)
+
+
+def saved_rows(daemon):
+    """The stream rows in a stopped daemon's state file, after SQLite's integrity check."""
+    with sqlite3.connect(daemon.state_dir / "state.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return db.execute("SELECT count(*) FROM streams").fetchone()[0]
+
+
+def assert_restart_restores(tmp_path, streams):
     again = Daemon(tmp_path, config_text=CONFIG)
     try:
-        assert again.info()["persistence"]["streams_restored"] == rows
-        assert again.info()["persistence"]["restore_failures"] == 0
+        persistence = again.info()["persistence"]
+        assert persistence["streams_restored"] == streams and persistence["restore_failures"] == 0
     finally:
         again.stop()
