@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -119,7 +121,22 @@ public final class GRUAttentionModel {
     initialiseParameters(seed: seed)
   }
 
+  /// Every stream of a configuration starts from the same weights, and drawing them was two
+  /// thirds of the cost of a new stream: they are drawn once per shape and seed, then copied.
   private func initialiseParameters(seed: UInt64) {
+    let key = InitialParameters.Key(shape: shape, seed: seed)
+    if let cached = InitialParameters.cache.withLock({ $0[key] }) {
+      cached.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: $0.count) }
+      return
+    }
+    drawParameters(seed: seed)
+    let drawn = Array(parameters)
+    InitialParameters.cache.withLock { cache in
+      if cache.count < InitialParameters.limit { cache[key] = drawn }
+    }
+  }
+
+  private func drawParameters(seed: UInt64) {
     var rng = SplitMix64(seed: seed)
     let s = shape
     func fill(_ offset: Int, _ count: Int, scale: Float) {
@@ -438,4 +455,26 @@ public final class GRUAttentionModel {
     }
     return loss
   }
+}
+
+/// The cache behind `GRUAttentionModel.initialiseParameters`, shared by every worker thread.
+enum InitialParameters {
+  struct Key: Hashable {
+    var channels: Int
+    var hidden: Int
+    var attentionDim: Int
+    var seed: UInt64
+
+    init(shape: ModelShape, seed: UInt64) {
+      channels = shape.channels
+      hidden = shape.hidden
+      attentionDim = shape.attentionDim
+      self.seed = seed
+    }
+  }
+
+  /// Distinct shapes kept (streams with other channel counts, other configurations after a
+  /// reload); beyond it new shapes are drawn each time, so memory stays bounded.
+  static let limit = 64
+  static let cache = Mutex<[Key: [Float]]>([:])
 }

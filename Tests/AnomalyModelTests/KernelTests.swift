@@ -49,3 +49,32 @@ final class KernelTests: XCTestCase {
     XCTAssertEqual(sum, expectedSum, accuracy: 1e-5)
   }
 }
+
+/// Initial weights come from a cache after the first draw; they must be exactly the draw.
+final class InitialParameterTests: XCTestCase {
+  func testCachedInitialWeightsEqualAFreshDraw() {
+    let shape = ModelShape(channels: 5, hidden: 7, attentionDim: 3, window: 4)
+    let first = GRUAttentionModel(shape: shape, seed: 1234)  // draws and caches
+    let second = GRUAttentionModel(shape: shape, seed: 1234)  // copies
+    XCTAssertEqual(Array(first.parameters), Array(second.parameters))
+    // (Each model is kept in a variable: `parameters` points into storage the model owns.)
+    let otherSeed = GRUAttentionModel(shape: shape, seed: 1235)
+    XCTAssertNotEqual(Array(first.parameters), Array(otherSeed.parameters))
+    // A different window shares the parameter layout and the weights.
+    let wider = GRUAttentionModel(shape: ModelShape(channels: 5, hidden: 7, attentionDim: 3, window: 9), seed: 1234)
+    XCTAssertEqual(Array(first.parameters), Array(wider.parameters))
+    // reset() returns to them after learning moved them.
+    let workspace = ModelWorkspace()
+    let x: [Float] = [0.5, -0.5, 1, 0, 2]
+    for _ in 0..<5 {
+      x.withUnsafeBufferPointer { second.advance($0.baseAddress!, workspace) }
+      second.predict(workspace)
+      _ = x.withUnsafeBufferPointer {
+        second.learn(target: $0.baseAddress!, learningRate: 0.1, huberDelta: 1, maxGradientNorm: 10, workspace)
+      }
+    }
+    XCTAssertNotEqual(Array(first.parameters), Array(second.parameters))
+    second.reset(seed: 1234)
+    XCTAssertEqual(Array(first.parameters), Array(second.parameters))
+  }
+}
