@@ -13,30 +13,30 @@ final class Worker {
   let index: Int
   private let queue: BlockingQueue<WorkItem>
   private let output: BlockingQueue<[OutgoingEvent]>
-  private let counters: Counters
+  let counters: Counters
   private let settings: SharedSettings
-  private let logger: Logger
-  private var streams: [String: StreamState] = [:]
+  let logger: Logger
+  var streams: [String: StreamState] = [:]
   private let workspace = DetectorWorkspace()
   private var pending: [OutgoingEvent] = []
   /// Streams whose state changed since the last checkpoint, each once (`StreamState.dirtySlot`
   /// guards the append, so marking costs a test per sample, not a hash).
   private var dirty: [StreamState] = []
   /// Where checkpoint changes go; nil when persistence is off.
-  private let checkpoints: BlockingQueue<[CheckpointChange]>?
+  let checkpoints: BlockingQueue<[CheckpointChange]>?
   /// Every stream id of this worker once, in the order the eviction clock visits them, and
   /// the clock's hand (CLOCK, a second-chance approximation of least-recently-used that costs
   /// one flag write per sample).
-  private var clockOrder: [String] = []
-  private var clockHand = 0
+  var clockOrder: [String] = []
+  var clockHand = 0
   /// This worker's read-only connection to the state file when evicted streams keep their
   /// state (`ingest.keep_evicted_state`): a returning id is looked up there.
-  private let savedStates: CheckpointStore?
+  let savedStates: CheckpointStore?
   /// The latest evicted rows, for a stream that returns before the checkpoint writer has
   /// written its state; bounded, oldest forgotten first.
-  private var recentlyEvicted: [String: CheckpointStore.Row] = [:]
-  private var recentlyEvictedOrder: [String] = []
-  private var recentlyEvictedNext = 0
+  var recentlyEvicted: [String: CheckpointStore.Row] = [:]
+  var recentlyEvictedOrder: [String] = []
+  var recentlyEvictedNext = 0
   static let recentlyEvictedLimit = 1024
 
   init(
@@ -68,7 +68,7 @@ final class Worker {
   }
 
   /// A stream as saved, or nil if its state does not decode.
-  private static func streamState(from row: CheckpointStore.Row) -> StreamState? {
+  static func streamState(from row: CheckpointStore.Row) -> StreamState? {
     guard let detector = try? StreamDetector.decodeState(row.state) else { return nil }
     let state = StreamState(id: row.id, detector: detector)
     state.samples = row.samples
@@ -80,7 +80,7 @@ final class Worker {
     return state
   }
 
-  private func row(for stream: StreamState) -> CheckpointStore.Row {
+  func row(for stream: StreamState) -> CheckpointStore.Row {
     CheckpointStore.Row(
       id: stream.id, state: stream.detector.encodeState(), samples: stream.samples, anomalies: stream.anomalies,
       nextSequence: stream.nextSequence, lastSeenMs: stream.lastSeenMs)
@@ -149,92 +149,6 @@ final class Worker {
     return state
   }
 
-  /// Counts one more stream if that stays within `max`. Workers share the count, so the check
-  /// and the increment are one atomic step: the total never exceeds `max`, even by a race.
-  private func reserveStreamSlot(max: Int) -> Bool {
-    var current = counters.streams.load(ordering: .relaxed)
-    while current < max {
-      let (exchanged, original) = counters.streams.compareExchange(
-        expected: current, desired: current + 1, ordering: .relaxed)
-      if exchanged { return true }
-      current = original
-    }
-    return false
-  }
-
-  /// Forgets the first stream the clock finds not used since its last pass; returns the
-  /// clock slot it occupied, or nil if this worker has no stream to give up.
-  private func evictOne() -> Int? {
-    guard !clockOrder.isEmpty else { return nil }
-    while true {
-      if clockHand >= clockOrder.count { clockHand = 0 }
-      let id = clockOrder[clockHand]
-      guard let stream = streams[id] else {
-        // A slot whose stream is gone is free already.
-        let slot = clockHand
-        clockHand += 1
-        return slot
-      }
-      if stream.referenced {
-        stream.referenced = false
-        clockHand += 1
-        continue
-      }
-      // The new stream takes over the evicted one's place in the count as well.
-      let changedSinceSave = stream.isDirty || !stream.isSaved
-      unmarkDirty(stream)
-      streams[id] = nil
-      counters.streamsEvicted.add(1)
-      if savedStates != nil {
-        if changedSinceSave { saveEvicted(stream) }
-      } else if stream.isSaved {
-        checkpoints?.push([.delete(id)])
-      }
-      RateLimitedLog.shared.note(
-        "stream_evicted", logger,
-        "stream \(id) forgotten to make room (ingest.max_streams reached, least recently used)")
-      let slot = clockHand
-      clockHand += 1
-      return slot
-    }
-  }
-
-  /// Queues an evicted stream's state for the state file (`keep_evicted_state`) and keeps it
-  /// at hand until the checkpoint writer has surely caught up. The queue is bounded (it counts
-  /// only these rows): a writer too far behind means the row is dropped, and counted.
-  private func saveEvicted(_ stream: StreamState) {
-    let saved = row(for: stream)
-    if checkpoints?.tryPush([.save(saved)], weight: 1) != true { counters.evictedStatesDropped.add(1) }
-    if recentlyEvictedOrder.count < Self.recentlyEvictedLimit {
-      recentlyEvictedOrder.append(saved.id)
-    } else {
-      recentlyEvicted[recentlyEvictedOrder[recentlyEvictedNext]] = nil
-      recentlyEvictedOrder[recentlyEvictedNext] = saved.id
-      recentlyEvictedNext = (recentlyEvictedNext + 1) % Self.recentlyEvictedLimit
-    }
-    recentlyEvicted[saved.id] = saved
-  }
-
-  /// The saved state of an evicted stream whose id came back, if there is one.
-  private func resumeEvicted(_ id: String) -> StreamState? {
-    guard let savedStates else { return nil }
-    let saved: CheckpointStore.Row?
-    if let recent = recentlyEvicted.removeValue(forKey: id) {
-      saved = recent
-    } else {
-      do {
-        saved = try savedStates.load(id: id)
-      } catch {
-        RateLimitedLog.shared.note(
-          "resume_lookup", logger, "cannot look up the saved state of stream \(id), it starts fresh: \(error)")
-        saved = nil
-      }
-    }
-    guard let saved, let state = Self.streamState(from: saved) else { return nil }
-    counters.streamsResumed.add(1)
-    return state
-  }
-
   private func record(
     _ result: ScoredSample, stream: StreamState, entry: SampleBatch.Entry,
     values: UnsafeBufferPointer<Double>, mode: DaemonConfiguration.PublishMode
@@ -290,7 +204,7 @@ final class Worker {
   }
 
   /// Takes a stream that is leaving (evicted or replaced) off the dirty list.
-  private func unmarkDirty(_ stream: StreamState) {
+  func unmarkDirty(_ stream: StreamState) {
     let slot = stream.dirtySlot
     guard slot >= 0 else { return }
     let last = dirty.removeLast()
