@@ -132,7 +132,7 @@ extension Daemon {
             ("max_streams", .int(Int64(config.ingest.maxStreams))),
             ("stream_eviction", .text(config.ingest.streamEviction.rawValue)),
             ("streams_evicted", .uint(counters.streamsEvicted.value)),
-            ("keep_evicted_state", .text(config.ingest.keepEvictedState ? "yes" : "no")),
+            ("keep_evicted_state", .text(keepsEvictedState.load(ordering: .relaxed) ? "yes" : "no")),
             ("streams_resumed", .uint(counters.streamsResumed.value)),
             ("evicted_states_dropped", .uint(counters.evictedStatesDropped.value)),
             ("anomalies_total", .uint(counters.anomalies.value)),

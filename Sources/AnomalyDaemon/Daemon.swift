@@ -41,6 +41,9 @@ public final class Daemon: Sendable {
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
+  /// Whether evicted streams' states go to the state file in this run (`keep_evicted_state`
+  /// with persistence on; set at start, a reload cannot change it).
+  let keepsEvictedState = Atomic<Bool>(false)
   /// Periodic checkpoints are pushed regardless of this capacity; it bounds the states of
   /// evicted streams in flight to the state file (`keep_evicted_state`), about 9 KB each.
   private let checkpointQueue = BlockingQueue<[CheckpointChange]>(capacity: 16_384)
@@ -90,6 +93,7 @@ public final class Daemon: Sendable {
             "keep_evicted_state: cannot open \(store.path) for lookups, evicted streams will start fresh: \(error)")
         }
       }
+      if savedStates != nil { keepsEvictedState.store(true, ordering: .relaxed) }
       let worker = Worker(
         index: index, queue: workerQueues[index], output: publishQueue,
         checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
@@ -342,6 +346,9 @@ public final class Daemon: Sendable {
     if fresh.security != old.security { restartNeeded.append("security") }
     if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
     if fresh.server.shard != old.server.shard { restartNeeded.append("server.shard") }
+    if fresh.ingest.keepEvictedState != old.ingest.keepEvictedState {
+      restartNeeded.append("ingest.keep_evicted_state")
+    }
     if fresh.server.logLevel != old.server.logLevel { restartNeeded.append("server.log_level") }
     if fresh.ingest.queueCapacity != old.ingest.queueCapacity
       || fresh.publish.queueCapacity != old.publish.queueCapacity
