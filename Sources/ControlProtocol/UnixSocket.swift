@@ -50,10 +50,9 @@ public enum UnixSocket {
     return fd
   }
 
-  /// Binds and listens on `path` with permission `mode`, replacing a stale socket file but
-  /// refusing to steal one a running daemon still answers on.
-  /// Binds and listens on `path` with permissions `mode` and, if given, group `group`; the
-  /// file is created with no access and opened up only after both are set.
+  /// Binds and listens on `path` with permissions `mode` and, if given, group `group`,
+  /// replacing a stale socket file but refusing to steal one a running daemon still answers
+  /// on. The file is created with no access and opened up only after both are set.
   public static func listen(_ path: String, mode: UInt32, group: gid_t? = nil) throws(SystemError) -> Int32 {
     var address = try address(path)
     let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""

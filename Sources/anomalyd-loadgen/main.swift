@@ -145,7 +145,10 @@ struct LoadGenerator: ParsableCommand {
         while true {
           _ = try sub.receive(into: topic)
           _ = try sub.receive(into: payload)
-          let stream = Int(String(decoding: topic.bytes.dropFirst(5), as: UTF8.self)) ?? 0
+          // Only this generator's topics ("load.<n>") are numbered; anything else is skipped.
+          guard let stream = Int(String(decoding: topic.bytes.dropFirst(5), as: UTF8.self)),
+            sequences.indices.contains(stream)
+          else { continue }
           var sequence = UInt64(sequences[stream]).littleEndian
           sequences[stream] += 1
           _ = try pub.send(Array(topic.bytes), more: true)
