@@ -95,7 +95,7 @@ public final class Daemon: Sendable {
       }
       if savedStates != nil { keepsEvictedState.store(true, ordering: .relaxed) }
       let worker = Worker(
-        index: index, queue: workerQueues[index], output: publishQueue,
+        index: index, workerCount: workerCount, queue: workerQueues[index], output: publishQueue,
         checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
         counters: counters, settings: settings, logger: logger)
       worker.restore(restored[index])
@@ -305,6 +305,9 @@ public final class Daemon: Sendable {
       do {
         _ = try StreamDetector.decodeState(row.state)
         let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+        // Most recently seen first: each worker takes what fits its share of max_streams.
+        let share = Worker.share(of: config.ingest.maxStreams, workers: workerCount, index: worker)
+        guard restored[worker].count < share else { continue }
         restored[worker].append(row)
         persistence.restored.add(1)
       } catch {

@@ -1,20 +1,23 @@
 import Logging
 import StateStore
 
-/// How a worker stays within `ingest.max_streams`: the shared count, the CLOCK eviction, and
+/// How a worker stays within its share of `ingest.max_streams`: the count, the CLOCK eviction, and
 /// with `keep_evicted_state` the saving and resuming of evicted streams.
 extension Worker {
-  /// Counts one more stream if that stays within `max`. Workers share the count, so the check
-  /// and the increment are one atomic step: the total never exceeds `max`, even by a race.
+  /// This worker's share of `ingest.max_streams`. Each worker keeps its own streams within
+  /// its share and evicts (or refuses) among them, so no worker ever needs another's stream
+  /// to make room; streams reach workers by a hash of their id, so the shares fill evenly.
+  /// Each worker gets at least one.
+  static func share(of max: Int, workers: Int, index: Int) -> Int {
+    Swift.max(1, max / workers + (index < max % workers ? 1 : 0))
+  }
+
+  /// Counts one more stream if that stays within this worker's share of `max`.
   func reserveStreamSlot(max: Int) -> Bool {
-    var current = counters.streams.load(ordering: .relaxed)
-    while current < max {
-      let (exchanged, original) = counters.streams.compareExchange(
-        expected: current, desired: current + 1, ordering: .relaxed)
-      if exchanged { return true }
-      current = original
-    }
-    return false
+    guard streamCount < Self.share(of: max, workers: workerCount, index: index) else { return false }
+    streamCount += 1
+    counters.streams.wrappingAdd(1, ordering: .relaxed)
+    return true
   }
 
   /// Forgets the first stream the clock finds not used since its last pass; returns the

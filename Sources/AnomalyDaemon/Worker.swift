@@ -39,12 +39,17 @@ final class Worker {
   var recentlyEvictedNext = 0
   static let recentlyEvictedLimit = 1024
 
+  /// How many workers share `ingest.max_streams`, and how many streams this one holds.
+  let workerCount: Int
+  var streamCount = 0
+
   init(
-    index: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
+    index: Int, workerCount: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
     checkpoints: BlockingQueue<[CheckpointChange]>?, savedStates: CheckpointStore? = nil, counters: Counters,
     settings: SharedSettings, logger: Logger
   ) {
     self.index = index
+    self.workerCount = workerCount
     self.queue = queue
     self.output = output
     self.checkpoints = checkpoints
@@ -62,6 +67,7 @@ final class Worker {
       streams[row.id] = state
       if counted {
         clockOrder.append(row.id)
+        streamCount += 1
         counters.streams.wrappingAdd(1, ordering: .relaxed)
       }
     }
