@@ -98,7 +98,7 @@ public final class Daemon: Sendable {
         index: index, workerCount: workerCount, queue: workerQueues[index], output: publishQueue,
         checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
         counters: counters, settings: settings, logger: logger)
-      worker.restore(restored[index])
+      worker.adopt(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
       addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run { stop.isSet } })
@@ -280,11 +280,12 @@ public final class Daemon: Sendable {
     for queue in workerQueues { queue.push(.checkpoint) }
   }
 
-  /// Opens the state store and reads back every saved stream, split by owning worker.
+  /// Opens the state store and reads back the most recently seen saved streams, decoded and
+  /// split by owning worker (each worker's share of `max_streams`).
   /// Unusable saved states are moved to the store's quarantine table; an unusable state
   /// directory turns persistence off with an error in the log and in `info persistence`.
-  private func openState(_ config: DaemonConfiguration) -> (CheckpointStore?, [[CheckpointStore.Row]]) {
-    var restored = Array(repeating: [CheckpointStore.Row](), count: workerCount)
+  private func openState(_ config: DaemonConfiguration) -> (CheckpointStore?, [[StreamState]]) {
+    var restored = Array(repeating: [StreamState](), count: workerCount)
     guard let directory = StateFiles.directory(configured: config.server.stateDirectory, environment: environment)
     else { return (nil, restored) }
     let store: CheckpointStore
@@ -302,13 +303,13 @@ public final class Daemon: Sendable {
     }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     for row in rows {
+      let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+      // Most recently seen first: each worker takes what fits its share of max_streams.
+      let share = Worker.share(of: config.ingest.maxStreams, workers: workerCount, index: worker)
+      guard restored[worker].count < share else { continue }
       do {
-        _ = try StreamDetector.decodeState(row.state)
-        let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
-        // Most recently seen first: each worker takes what fits its share of max_streams.
-        let share = Worker.share(of: config.ingest.maxStreams, workers: workerCount, index: worker)
-        guard restored[worker].count < share else { continue }
-        restored[worker].append(row)
+        // Decoded once, here: the worker adopts the result.
+        restored[worker].append(try Worker.streamState(from: row))
         persistence.restored.add(1)
       } catch {
         persistence.restoreFailures.add(1)

@@ -88,7 +88,7 @@ extension Worker {
         saved = nil
       }
     }
-    guard let saved, let state = Self.streamState(from: saved) else { return nil }
+    guard let saved, let state = try? Self.streamState(from: saved) else { return nil }
     counters.streamsResumed.add(1)
     return state
   }

@@ -59,23 +59,28 @@ final class Worker {
     self.logger = logger
   }
 
-  /// Takes over streams restored from a checkpoint or imported (already validated).
+  /// Takes over an imported stream (already validated).
   func restore(_ rows: [CheckpointStore.Row], counted: Bool = true) {
-    for row in rows {
-      guard let state = Self.streamState(from: row) else { continue }
-      if let replaced = streams[row.id] { unmarkDirty(replaced) }
-      streams[row.id] = state
+    adopt(rows.compactMap { try? Self.streamState(from: $0) }, counted: counted)
+  }
+
+  /// Takes over streams decoded from the state file at start (before the worker's thread
+  /// runs) or imported.
+  func adopt(_ states: [StreamState], counted: Bool = true) {
+    for state in states {
+      if let replaced = streams[state.id] { unmarkDirty(replaced) }
+      streams[state.id] = state
       if counted {
-        clockOrder.append(row.id)
+        clockOrder.append(state.id)
         streamCount += 1
         counters.streams.wrappingAdd(1, ordering: .relaxed)
       }
     }
   }
 
-  /// A stream as saved, or nil if its state does not decode.
-  static func streamState(from row: CheckpointStore.Row) -> StreamState? {
-    guard let detector = try? StreamDetector.decodeState(row.state) else { return nil }
+  /// A stream as saved; throws if its state does not decode.
+  static func streamState(from row: CheckpointStore.Row) throws -> StreamState {
+    let detector = try StreamDetector.decodeState(row.state)
     let state = StreamState(id: row.id, detector: detector)
     state.samples = row.samples
     state.anomalies = row.anomalies
