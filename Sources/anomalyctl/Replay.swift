@@ -18,6 +18,12 @@ struct Replay: ParsableCommand {
       Output: `timestamp,<value columns>,anomaly_score,is_anomaly`, one row per input row. \
       anomaly_score is in [0, 1]; is_anomaly is 1 where the detector's own adaptive threshold \
       (with hysteresis) raises an event.
+
+      With --explain, four more columns follow, to see why a point scored as it did: \
+      `expected` (the reconstruction; one `expected_<column>` per channel when there are \
+      several), `error` (the reconstruction error in standard deviations), `error_threshold` \
+      (the point tail's adaptive alarm level in the same units) and `warming_up` (1 while no \
+      alarm can fire yet).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
@@ -33,6 +39,9 @@ struct Replay: ParsableCommand {
     name: .customLong("set"),
     help: ArgumentHelp("Override a key, e.g. --set detector.risk=1e-4.", valueName: "section.key=value"))
   var overrides: [String] = []
+
+  @Flag(help: "Append the reconstruction, its error and the error threshold to every row.")
+  var explain = false
 
   func run() throws {
     let settings: DaemonConfiguration
@@ -63,7 +72,7 @@ struct Replay: ParsableCommand {
       if outputFD != STDOUT_FILENO { close(outputFD) }
     }
     do {
-      try ReplayRunner(detector: settings.detector).run(
+      try ReplayRunner(detector: settings.detector, explain: explain).run(
         input: LineReader(fileDescriptor: inputFD), output: OutputBuffer(fileDescriptor: outputFD))
     } catch let error as ReplayError {
       printError("anomalyctl replay: \(input): \(error.message)")
@@ -79,6 +88,7 @@ struct ReplayError: Error {
 /// Streams rows from a CSV through one detector.
 struct ReplayRunner {
   let detector: DetectorConfiguration
+  var explain = false
 
   func run(input: LineReader, output: OutputBuffer) throws {
     guard let headerLine = input.next() else { throw ReplayError(message: "empty file: expected a header row") }
@@ -90,7 +100,12 @@ struct ReplayRunner {
     let streamDetector = StreamDetector(configuration: detector, channels: channels)
     let workspace = DetectorWorkspace()
     var values = [Double](repeating: 0, count: channels)
-    output.write(header.joined(separator: ",") + ",anomaly_score,is_anomaly\n")
+    output.write(header.joined(separator: ",") + ",anomaly_score,is_anomaly")
+    if explain {
+      let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
+      output.write("," + (expected + ["error", "error_threshold", "warming_up"]).joined(separator: ","))
+    }
+    output.write("\n")
     while let line = input.next() {
       if line.isEmpty { continue }
       let text = String(decoding: line, as: UTF8.self)
@@ -108,7 +123,12 @@ struct ReplayRunner {
       }
       let result = values.withUnsafeBufferPointer { streamDetector.process($0, workspace) }
       output.write(text)
-      output.write(",\(result.score),\(result.anomaly ? 1 : 0)\n")
+      output.write(",\(result.score),\(result.anomaly ? 1 : 0)")
+      if explain {
+        for c in 0..<channels { output.write(",\(workspace.expected[c])") }
+        output.write(",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0)")
+      }
+      output.write("\n")
     }
     guard output.flush() else {
       throw ReplayError(message: "writing the output failed: \(String(cString: strerror(errno)))")

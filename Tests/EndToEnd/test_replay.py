@@ -79,3 +79,33 @@ def test_replay_scores_equal_the_daemons(tmp_path, zmq_context):
     out = replay(tmp_path, text)[1]
     assert len(scores) == LENGTH
     assert [(float(r[2]), r[3] == "1") for r in out[1:]] == scores
+
+
+def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
+    text = "timestamp,value\n" + "\n".join(f"{i},{v}" for i, v in enumerate(series())) + "\n"
+    plain = replay(tmp_path, text)[1]
+    result, explained = replay(tmp_path, text, "--explain")
+    assert result.returncode == 0, result.stderr
+    assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up"]
+    assert [row[:4] for row in explained] == plain
+    body = explained[1:]
+    warm = [row[7] for row in body]
+    assert warm[:200] == ["1"] * 200 and set(warm[200:]) == {"0"}
+    assert all(float(row[5]) >= 0 for row in body)
+    # After warm-up the reconstruction follows the series: most errors are within the threshold.
+    calm = [row for row in body[300:1000] if row[3] == "0"]
+    assert all(float(row[6]) > 0 and float(row[6]) != float("inf") for row in calm)
+    within = sum(float(row[5]) <= float(row[6]) for row in calm)
+    assert within > 0.95 * len(calm)
+    flagged = [row for row in body if row[3] == "1"]
+    assert flagged and all(float(row[5]) > float(row[6]) or float(row[2]) > 0.5 for row in flagged)
+
+
+def test_explain_names_one_expected_column_per_channel(tmp_path):
+    rows = ["timestamp,temp,pressure"] + [f"{i},{20 + (i % 7)},{1000 - i % 5}" for i in range(300)]
+    result, out = replay(tmp_path, "\n".join(rows) + "\n", "--explain")
+    assert result.returncode == 0, result.stderr
+    assert out[0][3:] == ["anomaly_score", "is_anomaly", "expected_temp", "expected_pressure", "error",
+                          "error_threshold", "warming_up"]
+    last = out[-1]
+    assert abs(float(last[5]) - 20) < 10 and abs(float(last[6]) - 1000) < 10
