@@ -8,6 +8,9 @@
 #   tools/capacity.sh 0 5 450000 600000 750000 900000
 #   tools/capacity.sh 100 5 10000 15000 20000
 #   WORKERS=1 tools/capacity.sh 100 5 5000 7500 10000   the same with one worker thread
+#   STREAMS=10 tools/capacity.sh …       spread the load over 10 streams instead of 1,000
+#   CPU=1 tools/capacity.sh 0 5 600000   also print where the CPU went: the generator and each
+#                                        daemon thread, in cores (CPU seconds / wall seconds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batch=${1:-0}
@@ -20,6 +23,20 @@ bin=.build/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# CPU seconds (user + system) of every thread of process $1, one "name seconds" line each.
+thread_times() {
+  local tick
+  tick=$(getconf CLK_TCK)
+  for task in /proc/"$1"/task/*; do
+    awk -v tick="$tick" '{ sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " ");
+      print a[1], (f[12] + f[13]) / tick }' "$task/stat"
+  done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }' | sort
+}
+# Cores used per daemon thread name between two snapshots, and by the generator.
+cpu_split() {
+  join "$1" "$2" | awk -v wall="$4" '{ printf "    %-12s %5.2f cores\n", $1, ($3 - $2) / wall }'
+  awk -v wall="$4" '{ printf "    %-12s %5.2f cores\n", "generator", ($1 + $2) / wall }' "$3"
+}
 printf '%12s %12s %12s %12s %10s\n' "msg/s" "points/s" "scored" "dropped" "kept up"
 for rate in "${rates[@]}"; do
   ingest="tcp://127.0.0.1:$(port)"
@@ -28,7 +45,10 @@ for rate in "${rates[@]}"; do
   pid=$!
   for _ in $(seq 100); do "$bin/anomalyctl" ping --socket "$work/c.sock" >/dev/null 2>&1 && break; sleep 0.05; done
   messages=$(( rate * seconds ))
-  "$bin/anomalyd-loadgen" --endpoint "$ingest" --streams 1000 --messages "$messages" --batch "$batch" \
+  [ -n "${CPU:-}" ] && thread_times "$pid" >"$work/before"
+  started=$(date +%s.%N)
+  /usr/bin/time -f '%U %S' -o "$work/loadgen-time" \
+    "$bin/anomalyd-loadgen" --endpoint "$ingest" --streams "${STREAMS:-1000}" --messages "$messages" --batch "$batch" \
     --rate "$rate" >/dev/null
   points=$(( messages * (batch > 0 ? batch : 1) ))
   while true; do
@@ -37,6 +57,10 @@ for rate in "${rates[@]}"; do
     [ $(( scored + dropped )) -ge "$points" ] && break
     sleep 0.2
   done
+  if [ -n "${CPU:-}" ]; then
+    thread_times "$pid" >"$work/after"
+    cpu_split "$work/before" "$work/after" "$work/loadgen-time" "$(echo "$(date +%s.%N) - $started" | bc)"
+  fi
   printf '%12s %12s %12s %12s %10s\n' "$rate" "$(( rate * (batch > 0 ? batch : 1) ))" "$scored" "$dropped" \
     "$([ "$dropped" = 0 ] && echo yes || echo no)"
   kill "$pid"; wait "$pid" 2>/dev/null || true

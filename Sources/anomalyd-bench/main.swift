@@ -49,6 +49,41 @@ for channels in [1, 8] {
       format: "  %d channel%@: %.3f µs/point  (runs: %@)", channels, channels == 1 ? "" : "s", median(timings), runs))
 }
 
+/// Seconds to score `values` spread round-robin over `streams` detectors: a daemon with many
+/// streams touches a different stream's state (about 9.5 KB) for almost every sample, so this
+/// is the step cost once the state no longer fits the caches. The detectors use a 16-sample
+/// warm-up and pass it before the clock starts, so every timed sample is scored in full.
+func scoreRoundRobin(_ values: [Double], streams: Int) -> Double {
+  var configuration = DetectorConfiguration()
+  configuration.warmup = 16
+  let workspace = DetectorWorkspace()
+  let detectors = (0..<streams).map { _ in StreamDetector(configuration: configuration, channels: 1) }
+  var checksum = 0.0
+  let start = values.withUnsafeBufferPointer { all -> UInt64 in
+    for (index, detector) in detectors.enumerated() {
+      for p in 0...configuration.warmup {
+        let sample = UnsafeBufferPointer(rebasing: all[((index + p) % all.count)...((index + p) % all.count)])
+        checksum += detector.process(sample, workspace).score
+      }
+    }
+    let start = DispatchTime.now().uptimeNanoseconds
+    for p in 0..<all.count {
+      let sample = UnsafeBufferPointer(rebasing: all[p..<(p + 1)])
+      checksum += detectors[p % streams].process(sample, workspace).score
+    }
+    return start
+  }
+  precondition(checksum.isFinite)
+  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+print("univariate, samples spread round-robin over many streams, median of \(repeats):")
+for streams in [1, 1_000, 10_000, 100_000] {
+  let values = makeValues(channels: 1)
+  let timings = (0..<repeats).map { _ in scoreRoundRobin(values, streams: streams) * 1e6 / Double(points) }
+  print(String(format: "  %7d streams: %.3f µs/point", streams, median(timings)))
+}
+
 print("aggregate rate with independent threads (univariate), median of \(repeats):")
 let values = makeValues(channels: 1)
 var single = 0.0
