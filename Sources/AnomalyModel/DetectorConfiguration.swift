@@ -54,6 +54,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var alarmRecovery = 10
   /// Minimum samples between two events of one stream.
   public var alarmCooldown = 100
+  /// Within the cooldown, a point that is this many orders of magnitude less probable than the
+  /// one that raised the last event raises a new one: the incident got worse, and an operator
+  /// must hear about it (0 turns it off: the cooldown silences everything).
+  public var alarmEscalation = 1.0
 
   public init() {}
 
@@ -100,6 +104,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
     }
     if !(0...100_000_000).contains(alarmCooldown) {
       return ("alarm_cooldown", "must be between 0 and 100000000")
+    }
+    if !(alarmEscalation >= 0 && alarmEscalation <= 100) {
+      return ("alarm_escalation", "must be between 0 and 100")
     }
     return nil
   }

@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (1)
+///     u16     format version (2; version 1, without alarm escalation, is still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
 ///     u32     CRC-32 of the payload
@@ -9,7 +9,7 @@
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 1
+  public static let stateVersion: UInt16 = 2
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -44,7 +44,7 @@ extension StreamDetector {
     guard Array(bytes[0..<4]) == stateMagic else { throw .badMagic }
     var header = StateReader(bytes, offset: 4)
     let version = try header.read(UInt16.self)
-    guard version == stateVersion else { throw .unsupportedVersion(version) }
+    guard version == stateVersion || version == 1 else { throw .unsupportedVersion(version) }
     let length = Int(try header.read(UInt32.self))
     guard bytes.count == 10 + length + 4 else { throw .truncated }
     var trailer = StateReader(bytes, offset: 10 + length)
@@ -52,14 +52,14 @@ extension StreamDetector {
       throw .checksumMismatch
     }
     var r = StateReader(Array(bytes[0..<(10 + length)]), offset: 10)
-    let configuration = try DetectorConfiguration(decoding: &r)
+    let configuration = try DetectorConfiguration(decoding: &r, version: version)
     let channels = try r.readInt()
     guard (1...4096).contains(channels) else { throw .invalid("channel count \(channels)") }
     let detector = StreamDetector(configuration: configuration, channels: channels)
     detector.samples = try r.read(UInt64.self)
     try detector.normaliser.decode(from: &r)
     try detector.threshold.decode(from: &r)
-    try detector.gate.decode(from: &r)
+    try detector.gate.decode(from: &r, version: version)
     let low = try r.readDoubles(max: 4096)
     let high = try r.readDoubles(max: 4096)
     guard low.count == channels, high.count == channels else { throw .invalid("range") }
@@ -95,9 +95,12 @@ extension DetectorConfiguration {
     for v in [thresholdWindow, thresholdRefit, smoothing, suppression, alarmConsecutive, alarmRecovery, alarmCooldown] {
       w.write(v)
     }
+    w.write(alarmEscalation)
   }
 
-  init(decoding r: inout StateReader) throws(StateError) {
+  /// Version 1 states predate escalation: a stream restored from one keeps its old behaviour
+  /// (escalation off), as every restored stream keeps the settings it learned under.
+  init(decoding r: inout StateReader, version: UInt16) throws(StateError) {
     self.init()
     hidden = try r.readInt()
     attentionDim = try r.readInt()
@@ -120,6 +123,7 @@ extension DetectorConfiguration {
     alarmConsecutive = try r.readInt()
     alarmRecovery = try r.readInt()
     alarmCooldown = try r.readInt()
+    alarmEscalation = version >= 2 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

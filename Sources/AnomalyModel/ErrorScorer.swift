@@ -72,8 +72,11 @@ public struct ErrorScorer: Sendable, Equatable {
     trend.calibrate()
   }
 
-  /// Scores one error; returns the reported score and whether the point is above threshold.
-  public mutating func score(_ error: Double, rangeExcess: Double = 0) -> (score: Double, above: Bool) {
+  /// Scores one error; returns the reported score, whether the point is above threshold, and
+  /// its surprise `S` (−log10 of its probability, before the onset filter).
+  public mutating func score(_ error: Double, rangeExcess: Double = 0) -> (
+    score: Double, above: Bool, surprise: Double
+  ) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
     let level = -log10(point.risk)
@@ -82,10 +85,11 @@ public struct ErrorScorer: Sendable, Equatable {
     if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
     let raw = surprise.isFinite ? Swift.max(0, surprise) / (Swift.max(0, surprise) + level) : 1
     let above = raw > alarmScore
-    guard suppression > 0 else { return (raw, above) }
+    let reportedSurprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
+    guard suppression > 0 else { return (raw, above, reportedSurprise) }
     let reported = raw > recentMax ? raw : raw * 0.5
     pushRecentScore(raw)
-    return (reported, above)
+    return (reported, above, reportedSurprise)
   }
 
   private mutating func pushRecentScore(_ score: Double) {

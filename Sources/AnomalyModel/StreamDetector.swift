@@ -67,7 +67,8 @@ public final class StreamDetector {
 
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
     AlarmGate(
-      consecutive: c.alarmConsecutive, recovery: c.alarmRecovery, cooldown: c.alarmCooldown)
+      consecutive: c.alarmConsecutive, recovery: c.alarmRecovery, cooldown: c.alarmCooldown,
+      escalation: c.alarmEscalation)
   }
 
   /// Forgets everything learned: the stream starts over with a new warm-up.
@@ -121,11 +122,13 @@ public final class StreamDetector {
       if samples > warmup / 4 { threshold.record(error) }
       if samples == warmup { threshold.calibrate() }
     } else {
-      (result.score, result.aboveThreshold) = threshold.score(error, rangeExcess: rangeExcess(values))
-      // Inside an open episode or the cooldown after its event a point is not a new incident:
-      // its score is halved, so a ranking of scores sees each incident once.
+      let scored = threshold.score(error, rangeExcess: rangeExcess(values))
+      (result.score, result.aboveThreshold) = (scored.score, scored.above)
+      // Inside an open episode or the cooldown after its event a point is not a new incident
+      // (unless it escalates): its score is halved, so a ranking of scores sees each incident
+      // once.
       let coolingDown = gate.isCoolingDown || gate.inEpisode
-      result.anomaly = gate.update(above: result.aboveThreshold)
+      result.anomaly = gate.update(above: result.aboveThreshold, surprise: scored.surprise)
       if coolingDown && !result.anomaly { result.score *= 0.5 }
     }
     result.errorThreshold = threshold.alarmError

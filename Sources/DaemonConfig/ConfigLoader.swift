@@ -167,6 +167,7 @@ public enum ConfigLoader {
     try r.read("alarm_consecutive", &d.alarmConsecutive)
     try r.read("alarm_recovery", &d.alarmRecovery)
     try r.read("alarm_cooldown", &d.alarmCooldown)
+    try r.read("alarm_escalation", &d.alarmEscalation)
   }
 
   /// Range checks across the whole configuration.

@@ -55,6 +55,52 @@ final class StateTests: XCTestCase {
     }
   }
 
+  /// A checkpoint written before alarm escalation existed (format version 1: no escalation in
+  /// the configuration, no event surprise in the gate) still restores, with escalation off,
+  /// and then scores exactly as a detector that never had it.
+  func testVersionOneStateRestoresWithEscalationOff() throws {
+    var configuration = DetectorConfiguration()
+    configuration.alarmEscalation = 0
+    let series = makeSeries(1200, channels: 1)
+    let original = StreamDetector(configuration: configuration, channels: 1)
+    let workspace = DetectorWorkspace()
+    for values in series[..<600] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
+    let restored = try StreamDetector.decodeState(versionOne(original))
+    XCTAssertEqual(restored.configuration.alarmEscalation, 0)
+    XCTAssertEqual(restored.gate, original.gate)
+    let other = DetectorWorkspace()
+    for values in series[600...] {
+      let a = values.withUnsafeBufferPointer { original.process($0, workspace) }
+      let b = values.withUnsafeBufferPointer { restored.process($0, other) }
+      XCTAssertEqual(a, b)
+    }
+  }
+
+  /// `detector`'s state as version 1 wrote it: the current payload without the two fields
+  /// version 2 added (the configuration's last double, the gate's last double).
+  func versionOne(_ detector: StreamDetector) -> [UInt8] {
+    let blob = detector.encodeState()
+    var payload = Array(blob[10..<(blob.count - 4)])
+    func length(_ encode: (inout StateWriter) -> Void) -> Int {
+      var w = StateWriter()
+      encode(&w)
+      return w.bytes.count
+    }
+    let configurationEnd = length { detector.configuration.encode(into: &$0) }
+    let gateEnd =
+      configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
+      + length { detector.threshold.encode(into: &$0) } + length { detector.gate.encode(into: &$0) }
+    payload.removeSubrange((gateEnd - 8)..<gateEnd)
+    payload.removeSubrange((configurationEnd - 8)..<configurationEnd)
+    var out = StateWriter()
+    for b in Array("ADST".utf8) { out.write(b) }
+    out.write(UInt16(1))
+    out.write(UInt32(payload.count))
+    for b in payload { out.write(b) }
+    out.write(CRC32.checksum(payload[...]))
+    return out.bytes
+  }
+
   /// Mutations behind a valid checksum reach the field parsers: none may trap.
   func testMutatedPayloadsNeverCrash() {
     let detector = StreamDetector(configuration: DetectorConfiguration(), channels: 1)

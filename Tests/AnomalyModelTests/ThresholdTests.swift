@@ -66,4 +66,41 @@ final class ThresholdTests: XCTestCase {
     let fired = pattern.map { gate.update(above: $0) }
     XCTAssertEqual(fired, [false, false, true, false, false, false, false, false, false, false, false, true])
   }
+
+  func testCooldownSilencesRepeatsButNotAnEscalation() {
+    // Event at surprise 3.2; within the 100-point cooldown, a repeat (3.5) stays silent and a
+    // point ten times less probable again (4.3 ≥ 3.2 + 1) raises a new event.
+    var gate = AlarmGate(consecutive: 1, recovery: 3, cooldown: 100, escalation: 1)
+    XCTAssertTrue(gate.update(above: true, surprise: 3.2))
+    for _ in 0..<10 { XCTAssertFalse(gate.update(above: false)) }
+    XCTAssertFalse(gate.update(above: true, surprise: 3.5))
+    for _ in 0..<10 { XCTAssertFalse(gate.update(above: false)) }
+    XCTAssertTrue(gate.update(above: true, surprise: 4.3))
+    XCTAssertEqual(gate.eventSurprise, 4.3)
+    // Inside the episode it opened, even a far larger surprise is the same incident.
+    XCTAssertFalse(gate.update(above: true, surprise: 9))
+    // Escalation off: the cooldown silences everything.
+    var silent = AlarmGate(consecutive: 1, recovery: 3, cooldown: 100, escalation: 0)
+    XCTAssertTrue(silent.update(above: true, surprise: 3.2))
+    for _ in 0..<10 { _ = silent.update(above: false) }
+    XCTAssertFalse(silent.update(above: true, surprise: 40))
+  }
+
+  /// A small excursion raises an event; a far larger one 40 points later, within the cooldown,
+  /// must not be swallowed by it.
+  func testALargerAnomalyDuringTheCooldownIsReported() {
+    var rng = SplitMix64(seed: 14)
+    let series = (0..<3000).map { i -> [Double] in
+      let base = gaussian(&rng)
+      return [i == 2000 ? base + 6 : (i == 2040 ? base + 60 : base)]
+    }
+    let events = detect(series).enumerated().filter { $0.element.anomaly }.map(\.offset)
+    XCTAssertTrue(events.contains(2000), "events \(events)")
+    XCTAssertTrue(events.contains(2040), "events \(events)")
+    var off = DetectorConfiguration()
+    off.alarmEscalation = 0
+    let silenced = detect(series, configuration: off).enumerated().filter { $0.element.anomaly }.map(\.offset)
+    XCTAssertTrue(silenced.contains(2000), "events \(silenced)")
+    XCTAssertFalse(silenced.contains(2040), "events \(silenced)")
+  }
 }
