@@ -315,10 +315,11 @@ VARIANTS = {
 }
 
 
-def explain_all(nab: Path, out: Path, settings: list[str] = ()) -> dict:
-    subprocess.run(["swift", "build", "-c", "release", "--product", "anomalyctl"], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    anomalyctl = REPO / ".build" / "release" / "anomalyctl"
+def explain_all(nab: Path, out: Path, settings: list[str] = (), anomalyctl: str | None = None) -> dict:
+    if anomalyctl is None:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "anomalyctl"], cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        anomalyctl = str(REPO / ".build" / "release" / "anomalyctl")
     windows = json.loads((nab / "labels" / "combined_windows.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
 
@@ -356,6 +357,7 @@ def main() -> int:
     parser.add_argument("--attribute", action="store_true", help="count events by what raised them")
     parser.add_argument("--nab", type=Path, default=DEFAULT_NAB)
     parser.add_argument("--out", type=Path, default=REPO / "out" / "nab" / "explain")
+    parser.add_argument("--anomalyctl", help="anomalyctl binary (default: build the release one)")
     parser.add_argument("--set", action="append", default=[],
                         help="replay with this override, e.g. --set detector.seed=7 (the replica assumes the "
                              "default post-processing settings)")
@@ -369,7 +371,7 @@ def main() -> int:
     windows = json.loads((args.nab / "labels" / "combined_windows.json").read_text())
     profiles = scorer.load_profiles(args.nab / "config" / "profiles.json")
     chosen = [profiles[p] for p in scorer.PROFILES]
-    data = explain_all(args.nab, args.out, args.set)
+    data = explain_all(args.nab, args.out, args.set, args.anomalyctl)
 
     if args.check:
         worst = max(abs(a - b) for r in data.values() for a, b in zip(pipeline(r), r["score"]))
