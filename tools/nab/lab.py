@@ -42,8 +42,10 @@ LN10 = math.log(10)
 class Tail:
     """TailThreshold.swift, line for line."""
 
-    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16):
+    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16, early=False):
         self.level, self.risk, self.memory, self.refit = level, risk, memory, refit
+        # Variant: running averages over everything seen (rate 1/n) until n reaches `memory`.
+        self.early, self.seen = early, 0
         self.warm, self.since, self.calibrated = [], 0, False
         self.t = self.shape = self.scale = self.zeta = 0.0
         self.alarm = math.inf
@@ -54,6 +56,7 @@ class Tail:
         self.warm.append(struct.unpack("f", struct.pack("f", e))[0])
 
     def calibrate(self):
+        self.seen = len(self.warm)
         values, self.warm, self.calibrated = sorted(self.warm), [], True
         if not values:
             return
@@ -82,7 +85,9 @@ class Tail:
         return result
 
     def update(self, x):
-        rate, above = 1 / self.memory, x > self.t
+        self.seen += 1
+        rate = max(1 / self.memory, 1 / self.seen) if self.early else 1 / self.memory
+        above = x > self.t
         self.zeta += rate * (above - self.zeta)
         self.mean += rate * (x - self.mean)
         if above:
@@ -136,10 +141,10 @@ def moving_average(x, width):
 
 def pipeline(row, warmup=200, smoothing=32, suppression=100, risk=1e-3, range_tolerance=0.05, cooldown=100,
              recovery=10, escalation=1.0, point_risk=None, point_transform=None, extra_logs=(), record=0,
-             recalibrate=0, sources=None):
+             recalibrate=0, early_tails=False, sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
-    point, trend = Tail(risk=point_risk or risk), Tail(risk=risk)
+    point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=risk, early=early_tails)
     point_level, level = -math.log10(point_risk or risk), -math.log10(risk)
     transform = point_transform or (lambda e: e)
     ring, ring_next, ring_sum = [0.0] * smoothing, 0, 0.0
@@ -298,6 +303,7 @@ VARIANTS = {
     "point-tail-on-log1p": lambda r: pipeline(r, point_transform=math.log1p),
     "point-record-1000": lambda r: pipeline(r, record=1000),
     "recalibrate-2000": lambda r: pipeline(r, recalibrate=2000),
+    "tails-average-all-until-memory": lambda r: pipeline(r, early_tails=True),
     "recalibrate-5000": lambda r: pipeline(r, recalibrate=5000),
     "recalibrate-500": lambda r: pipeline(r, recalibrate=500),
     "trend-tail-4-too": lambda r: pipeline(r, extra_logs=[tail_logs(moving_average(r["error"], 4))]),
