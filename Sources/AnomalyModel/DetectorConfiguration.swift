@@ -42,7 +42,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var smoothing = 32
   /// Onset filter length: a score not above every score of this many previous points is
   /// halved (0 turns it off).
-  public var suppression = 100
+  public var suppression = 50
 
   /// A reading further than this fraction of the stream's historical range beyond it is
   /// anomalous whatever its reconstruction error (0 turns it off).
