@@ -139,7 +139,7 @@ def moving_average(x, width):
     return out
 
 
-def pipeline(row, warmup=200, smoothing=32, suppression=100, risk=1e-3, range_tolerance=0.05, cooldown=100,
+def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
              recovery=10, escalation=1.0, point_risk=None, point_transform=None, extra_logs=(), record=0,
              recalibrate=0, early_tails=False, sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
