@@ -141,7 +141,7 @@ def moving_average(x, width):
 
 def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
              recovery=10, escalation=1.0, point_risk=None, point_transform=None, extra_logs=(), record=0,
-             recalibrate=0, early_tails=False, sources=None):
+             recalibrate=0, early_tails=False, range_memory=0, sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
     point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=risk, early=early_tails)
@@ -155,6 +155,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     # Recalibration: the realised rate at which each tail's surprise reaches the alarm level,
     # an exponentially weighted average over `recalibrate` points starting at the nominal risk.
     realised = {"point": risk, "trend": risk}
+    mean = 0.0
     for i in range(n):
         e = err[i]
         if i + 1 <= warmup:
@@ -213,6 +214,14 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                 reported *= 0.5
             out[i] = reported
         low, high = min(low, values[i]), max(high, values[i])
+        if range_memory and i > 0:
+            # Variant: the range shrinks toward the running mean with a memory of `range_memory`
+            # points, so it describes the recent past rather than all time.
+            mean += (values[i] - mean) / min(i + 1, range_memory)
+            low += (mean - low) / range_memory
+            high -= (high - mean) / range_memory
+        elif range_memory:
+            mean = values[i]
     return out
 
 
@@ -304,6 +313,9 @@ VARIANTS = {
     "point-record-1000": lambda r: pipeline(r, record=1000),
     "recalibrate-2000": lambda r: pipeline(r, recalibrate=2000),
     "tails-average-all-until-memory": lambda r: pipeline(r, early_tails=True),
+    "range-memory-1000": lambda r: pipeline(r, range_memory=1000),
+    "range-memory-3000": lambda r: pipeline(r, range_memory=3000),
+    "range-memory-10000": lambda r: pipeline(r, range_memory=10000),
     "recalibrate-5000": lambda r: pipeline(r, recalibrate=5000),
     "recalibrate-500": lambda r: pipeline(r, recalibrate=500),
     "trend-tail-4-too": lambda r: pipeline(r, extra_logs=[tail_logs(moving_average(r["error"], 4))]),
