@@ -45,7 +45,8 @@ public struct AlarmGate: Sendable, Equatable {
     belowRun = 0
     aboveRun += 1
     guard !inEpisode, aboveRun >= consecutive else { return false }
-    let escalates = escalation > 0 && surprise >= eventSurprise + escalation
+    // (An event at infinite surprise cannot be outdone: ∞ + escalation is still ∞.)
+    let escalates = escalation > 0 && eventSurprise.isFinite && surprise >= eventSurprise + escalation
     guard sinceEvent > cooldown || escalates else { return false }
     inEpisode = true
     sinceEvent = 0

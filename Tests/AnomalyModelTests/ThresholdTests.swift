@@ -84,6 +84,11 @@ final class ThresholdTests: XCTestCase {
     XCTAssertTrue(silent.update(above: true, surprise: 3.2))
     for _ in 0..<10 { _ = silent.update(above: false) }
     XCTAssertFalse(silent.update(above: true, surprise: 40))
+    // Nothing outdoes an event at infinite surprise within its cooldown.
+    var infinite = AlarmGate(consecutive: 1, recovery: 1, cooldown: 100, escalation: 1)
+    XCTAssertTrue(infinite.update(above: true, surprise: .infinity))
+    XCTAssertFalse(infinite.update(above: false))
+    XCTAssertFalse(infinite.update(above: true, surprise: .infinity))
   }
 
   /// A small excursion raises an event; a far larger one 40 points later, within the cooldown,

@@ -205,7 +205,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
             else:
                 below_run = 0
                 s = max(0.0, surprise) if math.isfinite(surprise) else math.inf
-                escalates = escalation > 0 and s >= event_surprise + escalation
+                escalates = escalation > 0 and math.isfinite(event_surprise) and s >= event_surprise + escalation
                 if not in_episode and (since_event > cooldown or escalates):
                     in_episode, since_event, event_surprise, fired = True, 0, s, True
                     if sources is not None:
