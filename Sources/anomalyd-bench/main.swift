@@ -3,7 +3,12 @@ import Foundation
 
 /// `anomalyd-bench`: the detector's cost per point (score + learn), in a release build.
 ///
-///     swift run -c release anomalyd-bench [points]
+///     swift run -c release anomalyd-bench [points] [section…]
+///
+/// Sections (default: all): `step`, `many-streams`, `threads`, `new-streams`. Under callgrind,
+/// `anomalyd-bench 5000 step threads new-streams` counts what the history in
+/// docs/performance.md counted (`many-streams` creates and warms 111,001 streams whatever the
+/// point count).
 ///
 /// Runs the default detector over a noisy sine, univariate and 8 channels, five times each,
 /// and prints the median µs per point. Then the same univariate work on 1 and 2 threads at once
@@ -12,6 +17,8 @@ import Foundation
 /// first sample (a flood of new stream ids is made of these). No I/O inside the timed loops.
 let points = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
 let repeats = 5
+let chosenSections = Set(CommandLine.arguments.dropFirst(2))
+func runs(_ section: String) -> Bool { chosenSections.isEmpty || chosenSections.contains(section) }
 
 func makeValues(channels: Int) -> [Double] {
   var rng = SplitMix64(seed: 1)
@@ -38,16 +45,6 @@ func scoreAll(_ values: [Double], channels: Int) -> Double {
 }
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-print("detector step (score + learn), default model, \(points) points × \(repeats) runs, median:")
-for channels in [1, 8] {
-  let values = makeValues(channels: channels)
-  let timings = (0..<repeats).map { _ in scoreAll(values, channels: channels) * 1e6 / Double(points) }
-  let runs = timings.map { String(format: "%.3f", $0) }.joined(separator: " ")
-  print(
-    String(
-      format: "  %d channel%@: %.3f µs/point  (runs: %@)", channels, channels == 1 ? "" : "s", median(timings), runs))
-}
 
 /// Seconds to score `values` spread round-robin over `streams` detectors: a daemon with many
 /// streams touches a different stream's state (about 9.5 KB) for almost every sample, so this
@@ -77,52 +74,73 @@ func scoreRoundRobin(_ values: [Double], streams: Int) -> Double {
   return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-print("univariate, samples spread round-robin over many streams, median of \(repeats):")
-for streams in [1, 1_000, 10_000, 100_000] {
+if runs("step") {
+  print("detector step (score + learn), default model, \(points) points × \(repeats) runs, median:")
+  for channels in [1, 8] {
+    let values = makeValues(channels: channels)
+    let timings = (0..<repeats).map { _ in scoreAll(values, channels: channels) * 1e6 / Double(points) }
+    let runs = timings.map { String(format: "%.3f", $0) }.joined(separator: " ")
+    print(
+      String(
+        format: "  %d channel%@: %.3f µs/point  (runs: %@)", channels, channels == 1 ? "" : "s", median(timings), runs))
+  }
+
+}
+
+if runs("many-streams") {
+  print("univariate, samples spread round-robin over many streams, median of \(repeats):")
+  for streams in [1, 1_000, 10_000, 100_000] {
+    let values = makeValues(channels: 1)
+    let timings = (0..<repeats).map { _ in scoreRoundRobin(values, streams: streams) * 1e6 / Double(points) }
+    print(String(format: "  %7d streams: %.3f µs/point", streams, median(timings)))
+  }
+
+}
+
+if runs("threads") {
+  print("aggregate rate with independent threads (univariate), median of \(repeats):")
   let values = makeValues(channels: 1)
-  let timings = (0..<repeats).map { _ in scoreRoundRobin(values, streams: streams) * 1e6 / Double(points) }
-  print(String(format: "  %7d streams: %.3f µs/point", streams, median(timings)))
-}
-
-print("aggregate rate with independent threads (univariate), median of \(repeats):")
-let values = makeValues(channels: 1)
-var single = 0.0
-for threads in [1, 2] {
-  var rates: [Double] = []
-  for _ in 0..<repeats {
-    let group = DispatchGroup()
-    let start = DispatchTime.now().uptimeNanoseconds
-    for _ in 0..<threads {
-      group.enter()
-      Thread {
-        _ = scoreAll(values, channels: 1)
-        group.leave()
-      }.start()
+  var single = 0.0
+  for threads in [1, 2] {
+    var rates: [Double] = []
+    for _ in 0..<repeats {
+      let group = DispatchGroup()
+      let start = DispatchTime.now().uptimeNanoseconds
+      for _ in 0..<threads {
+        group.enter()
+        Thread {
+          _ = scoreAll(values, channels: 1)
+          group.leave()
+        }.start()
+      }
+      group.wait()
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      rates.append(Double(threads * points) / seconds)
     }
-    group.wait()
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    rates.append(Double(threads * points) / seconds)
+    let rate = median(rates)
+    if threads == 1 { single = rate }
+    print(String(format: "  %d thread%@: %.0f points/s (×%.2f)", threads, threads == 1 ? "" : "s", rate, rate / single))
   }
-  let rate = median(rates)
-  if threads == 1 { single = rate }
-  print(String(format: "  %d thread%@: %.0f points/s (×%.2f)", threads, threads == 1 ? "" : "s", rate, rate / single))
+
 }
 
-print("new stream (create the detector, score its first sample), median of \(repeats):")
-let newStreams = max(1, points / 10)
-let creation = (0..<repeats).map { _ -> Double in
-  let configuration = DetectorConfiguration()
-  let workspace = DetectorWorkspace()
-  var kept: [StreamDetector] = []
-  kept.reserveCapacity(newStreams)
-  var checksum = 0.0
-  let start = DispatchTime.now().uptimeNanoseconds
-  for i in 0..<newStreams {
-    let detector = StreamDetector(configuration: configuration, channels: 1)
-    checksum += [Double(i)].withUnsafeBufferPointer { detector.process($0, workspace).score }
-    kept.append(detector)
+if runs("new-streams") {
+  print("new stream (create the detector, score its first sample), median of \(repeats):")
+  let newStreams = max(1, points / 10)
+  let creation = (0..<repeats).map { _ -> Double in
+    let configuration = DetectorConfiguration()
+    let workspace = DetectorWorkspace()
+    var kept: [StreamDetector] = []
+    kept.reserveCapacity(newStreams)
+    var checksum = 0.0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for i in 0..<newStreams {
+      let detector = StreamDetector(configuration: configuration, channels: 1)
+      checksum += [Double(i)].withUnsafeBufferPointer { detector.process($0, workspace).score }
+      kept.append(detector)
+    }
+    precondition(checksum.isFinite)
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(newStreams)
   }
-  precondition(checksum.isFinite)
-  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(newStreams)
+  print(String(format: "  %.2f µs per new stream (%d streams kept alive)", median(creation), newStreams))
 }
-print(String(format: "  %.2f µs per new stream (%d streams kept alive)", median(creation), newStreams))
