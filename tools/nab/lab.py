@@ -258,6 +258,36 @@ def seasonal_error(row, buckets=48, weekly=False, rate=0.3, mode="mix", memory=1
     return out
 
 
+def seasonal_residual(row, buckets=48, rate=0.3):
+    """|x − the time-of-day profile| in the model's error units (0 until a bucket has 3 values)."""
+    v, e, x = row["value"], row["error"], row["expected"]
+    scale, last = [], 1.0
+    for i in range(len(v)):
+        if e[i] > 1e-9 and abs(v[i] - x[i]) > 0:
+            last = abs(v[i] - x[i]) / e[i]
+        scale.append(last)
+    profile, counts, out = {}, {}, [0.0] * len(v)
+    for i in range(len(v)):
+        b = int(seconds_of_day(row["timestamp"][i])[0] * buckets / 86400)
+        if counts.get(b, 0) >= 3:
+            out[i] = abs(v[i] - profile[b]) / scale[i]
+        counts[b] = counts.get(b, 0) + 1
+        profile[b] = v[i] if counts[b] == 1 else profile[b] + rate * (v[i] - profile[b])
+    return out
+
+
+def both_surprising_logs(row, buckets=48):
+    """A point both the model and the time-of-day profile find surprising: the two surprises
+    added (independent evidence), less log10(1 + S·ln 10) so that the sum is itself a tail
+    probability. Only this candidate can raise an alarm that neither raises alone."""
+    out = []
+    for a, b in zip(tail_logs(row["error"]), tail_logs(seasonal_residual(row, buckets))):
+        total = -(a + b) / LN10
+        total -= math.log10(1 + LN10 * total) if total > 0 else 0
+        out.append(-total * LN10)
+    return out
+
+
 def sequence_logs(values, levels=8, order=2, alpha=0.5):
     """ln P(level_t | the previous `order` levels) under Laplace-smoothed counts: a Markov
     "have I seen this sequence before" novelty, the idea behind HTM's and CAD OSE's scores."""
@@ -327,6 +357,8 @@ VARIANTS = {
     "seasonal-mix": lambda r: pipeline(with_error(r, seasonal_error(r))),
     "seasonal-min": lambda r: pipeline(with_error(r, seasonal_error(r, mode="min"))),
     "seasonal-weekly-mix": lambda r: pipeline(with_error(r, seasonal_error(r, weekly=True))),
+    "seasonal-and-model-48": lambda r: pipeline(r, extra_logs=[both_surprising_logs(r, 48)]),
+    "seasonal-and-model-96": lambda r: pipeline(r, extra_logs=[both_surprising_logs(r, 96)]),
     "predict-last-value": lambda r: pipeline(with_error(r, normalised_error(r["value"], lambda v, i: v[i - 1]))),
     "predict-mean-of-32": lambda r: pipeline(with_error(r, normalised_error(
         r["value"], lambda v, i: sum(v[max(0, i - 32):i]) / min(32, i)))),
