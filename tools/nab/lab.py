@@ -230,49 +230,65 @@ def seconds_of_day(timestamp):
     return t.hour * 3600 + t.minute * 60 + t.second, t.weekday()
 
 
+def error_scale(row):
+    """The daemon's normaliser scale per row, recovered as |x − expected| / error, so that other
+    residuals can be put in the same units as the model's error."""
+    scale, last = [], 1.0
+    for v, x, e in zip(row["value"], row["expected"], row["error"]):
+        if e > 1e-9 and abs(v - x) > 0:
+            last = abs(v - x) / e
+        scale.append(last)
+    return scale
+
+
+class TimeOfDayProfile:
+    """An exponentially weighted mean of the value in each time-of-day (and optionally weekday)
+    bucket, learned as the rows go by: what the same hour of earlier days looked like."""
+
+    def __init__(self, buckets=48, weekly=False, rate=0.3):
+        self.buckets, self.weekly, self.rate = buckets, weekly, rate
+        self.mean, self.count = {}, {}
+
+    def bucket(self, timestamp):
+        second, weekday = seconds_of_day(timestamp)
+        return int(second * self.buckets / 86400), weekday if self.weekly else 0
+
+    def update(self, bucket, value):
+        self.count[bucket] = self.count.get(bucket, 0) + 1
+        previous = self.mean.get(bucket)
+        self.mean[bucket] = value if previous is None else previous + self.rate * (value - previous)
+
+
 def seasonal_error(row, buckets=48, weekly=False, rate=0.3, mode="mix", memory=100):
     """The error against a mixture of the model and a time-of-day profile (or the smaller of the
     two errors), both in the model's units: can the same hour of earlier days help?"""
     v, e, x = row["value"], row["error"], row["expected"]
-    scale, last = [], 1.0
-    for i in range(len(v)):
-        if e[i] > 1e-9 and abs(v[i] - x[i]) > 0:
-            last = abs(v[i] - x[i]) / e[i]
-        scale.append(last)
-    profile, counts = {}, {}
+    scale, profile = error_scale(row), TimeOfDayProfile(buckets, weekly, rate)
     model_sq, season_sq, out = 1.0, 1.0, list(e)
     for i in range(len(v)):
-        second, weekday = seconds_of_day(row["timestamp"][i])
-        b = (int(second * buckets / 86400), weekday if weekly else 0)
-        if counts.get(b, 0) >= 2:
-            season = abs(v[i] - profile[b]) / scale[i]
+        b = profile.bucket(row["timestamp"][i])
+        if profile.count.get(b, 0) >= 2:
+            season = abs(v[i] - profile.mean[b]) / scale[i]
             if mode == "mix":
                 w = season_sq / (model_sq + season_sq)
-                out[i] = abs(v[i] - (w * x[i] + (1 - w) * profile[b])) / scale[i]
+                out[i] = abs(v[i] - (w * x[i] + (1 - w) * profile.mean[b])) / scale[i]
             else:
                 out[i] = min(e[i], season)
             model_sq += (min(e[i], 8) ** 2 - model_sq) / memory
             season_sq += (min(season, 8) ** 2 - season_sq) / memory
-        counts[b] = counts.get(b, 0) + 1
-        profile[b] = v[i] if counts[b] == 1 else profile[b] + rate * (v[i] - profile[b])
+        profile.update(b, v[i])
     return out
 
 
 def seasonal_residual(row, buckets=48, rate=0.3):
     """|x − the time-of-day profile| in the model's error units (0 until a bucket has 3 values)."""
-    v, e, x = row["value"], row["error"], row["expected"]
-    scale, last = [], 1.0
+    v = row["value"]
+    scale, profile, out = error_scale(row), TimeOfDayProfile(buckets, rate=rate), [0.0] * len(v)
     for i in range(len(v)):
-        if e[i] > 1e-9 and abs(v[i] - x[i]) > 0:
-            last = abs(v[i] - x[i]) / e[i]
-        scale.append(last)
-    profile, counts, out = {}, {}, [0.0] * len(v)
-    for i in range(len(v)):
-        b = int(seconds_of_day(row["timestamp"][i])[0] * buckets / 86400)
-        if counts.get(b, 0) >= 3:
-            out[i] = abs(v[i] - profile[b]) / scale[i]
-        counts[b] = counts.get(b, 0) + 1
-        profile[b] = v[i] if counts[b] == 1 else profile[b] + rate * (v[i] - profile[b])
+        b = profile.bucket(row["timestamp"][i])
+        if profile.count.get(b, 0) >= 3:
+            out[i] = abs(v[i] - profile.mean[b]) / scale[i]
+        profile.update(b, v[i])
     return out
 
 
