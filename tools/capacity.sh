@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sustained throughput: the highest paced rate a release anomalyd scores with nothing dropped.
 # For each rate, a fresh daemon (persistence off) receives SECONDS seconds of paced load from
-# anomalyd-loadgen over tcp (1,000 streams); the account comes from `anomalyctl info ingest`.
+# anomalyd-loadgen over tcp (1,000 streams unless STREAMS says otherwise); the account comes from `anomalyctl info ingest`.
 # Unlike tools/loadtest.sh (a burst as fast as the generator can send, the overflow dropped and
 # counted), this finds the rate the daemon keeps up with.
 #   tools/capacity.sh [BATCH=0] [SECONDS=5] RATE…   (messages/s; BATCH samples per binary frame, 0 = text)
@@ -59,7 +59,8 @@ for rate in "${rates[@]}"; do
   done
   if [ -n "${CPU:-}" ]; then
     thread_times "$pid" >"$work/after"
-    cpu_split "$work/before" "$work/after" "$work/loadgen-time" "$(echo "$(date +%s.%N) - $started" | bc)"
+    cpu_split "$work/before" "$work/after" "$work/loadgen-time" \
+      "$(awk -v now="$(date +%s.%N)" -v started="$started" 'BEGIN { print now - started }')"
   fi
   printf '%12s %12s %12s %12s %10s\n' "$rate" "$(( rate * (batch > 0 ? batch : 1) ))" "$scored" "$dropped" \
     "$([ "$dropped" = 0 ] && echo yes || echo no)"
