@@ -19,7 +19,7 @@ struct Replay: ParsableCommand {
       anomaly_score is in [0, 1]; is_anomaly is 1 where the detector's own adaptive threshold \
       (with hysteresis) raises an event.
 
-      With --explain, four more columns follow, to see why a point scored as it did: \
+      With --explain, more columns follow, to see why a point scored as it did: \
       `expected` (the reconstruction; one `expected_<column>` per channel when there are \
       several), `error` (the reconstruction error in standard deviations), `error_threshold` \
       (the point tail's adaptive alarm level in the same units) and `warming_up` (1 while no \

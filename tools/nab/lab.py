@@ -141,7 +141,7 @@ def moving_average(x, width):
 
 def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
              recovery=10, escalation=1.0, point_risk=None, point_transform=None, extra_logs=(), record=0,
-             recalibrate=0, early_tails=False, range_memory=0, sources=None):
+             recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
     point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=risk, early=early_tails)
@@ -155,6 +155,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     # Recalibration: the realised rate at which each tail's surprise reaches the alarm level,
     # an exponentially weighted average over `recalibrate` points starting at the nominal risk.
     realised = {"point": risk, "trend": risk}
+    records = {}
     mean = 0.0
     for i in range(n):
         e = err[i]
@@ -189,6 +190,15 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                 beyond = max(low - values[i], values[i] - high) / span
                 if beyond > range_tolerance and level * (1 + beyond) > surprise:
                     surprise, source = level * (1 + beyond), "range"
+            for name, series, tolerance in record_candidates:
+                # Variant: a value of `series` beyond its all-time post-warm-up maximum by more
+                # than `tolerance` of it is at least at the alarm level, like the range check.
+                top = records.get(name)
+                if top is not None and top > 0 and series[i] > top * (1 + tolerance):
+                    candidate = level * (1 + series[i] / top - 1)
+                    if candidate > surprise:
+                        surprise, source = candidate, name
+                records[name] = series[i] if top is None else max(top, series[i])
             raw = max(0.0, surprise) / (max(0.0, surprise) + level) if math.isfinite(surprise) else 1.0
             above = raw > 0.5
             reported = raw if (not recent or raw > max(recent)) else raw * 0.5
@@ -359,6 +369,9 @@ VARIANTS = {
     "point-record-1000": lambda r: pipeline(r, record=1000),
     "recalibrate-2000": lambda r: pipeline(r, recalibrate=2000),
     "tails-average-all-until-memory": lambda r: pipeline(r, early_tails=True),
+    "record-step-size": lambda r: pipeline(r, record_candidates=[
+        ("step", [0.0] + [abs(b - a) for a, b in zip(r["value"], r["value"][1:])], 0.05)]),
+    "record-error": lambda r: pipeline(r, record_candidates=[("error", r["error"], 0.05)]),
     "range-memory-1000": lambda r: pipeline(r, range_memory=1000),
     "range-memory-3000": lambda r: pipeline(r, range_memory=3000),
     "range-memory-10000": lambda r: pipeline(r, range_memory=10000),
