@@ -195,7 +195,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                 # than `tolerance` of it is at least at the alarm level, like the range check.
                 top = records.get(name)
                 if top is not None and top > 0 and series[i] > top * (1 + tolerance):
-                    candidate = level * (1 + series[i] / top - 1)
+                    candidate = level * series[i] / top
                     if candidate > surprise:
                         surprise, source = candidate, name
                 records[name] = series[i] if top is None else max(top, series[i])
