@@ -302,6 +302,21 @@ def seasonal_residual(row, buckets=48, rate=0.3):
     return out
 
 
+def blended_error(row, share, source):
+    """The error after moving the reconstruction `share` of the way toward another forecast:
+    the previous reading ("previous"), or the last reading seen in the same 15-minute bucket of
+    the day ("bucket": the previous one or two readings, yesterday's at a bucket's first)."""
+    v, x, scale = row["value"], row["expected"], error_scale(row)
+    out, previous, last_in_bucket = list(row["error"]), None, {}
+    for i in range(len(v)):
+        b = int(seconds_of_day(row["timestamp"][i])[0] * 96 / 86400)
+        other = previous if source == "previous" else last_in_bucket.get(b)
+        if other is not None:
+            out[i] = abs(v[i] - (x[i] + share * (other - x[i]))) / scale[i]
+        previous, last_in_bucket[b] = v[i], v[i]
+    return out
+
+
 def both_surprising_logs(row, buckets=48):
     """A point both the model and the time-of-day profile find surprising: the two surprises
     added (independent evidence), less log10(1 + S·ln 10) so that the sum is itself a tail
@@ -386,6 +401,8 @@ VARIANTS = {
     "seasonal-mix": lambda r: pipeline(with_error(r, seasonal_error(r))),
     "seasonal-min": lambda r: pipeline(with_error(r, seasonal_error(r, mode="min"))),
     "seasonal-weekly-mix": lambda r: pipeline(with_error(r, seasonal_error(r, weekly=True))),
+    "blend-2pct-toward-previous": lambda r: pipeline(with_error(r, blended_error(r, 0.02, "previous"))),
+    "blend-2pct-toward-bucket-last": lambda r: pipeline(with_error(r, blended_error(r, 0.02, "bucket"))),
     "seasonal-and-model-48": lambda r: pipeline(r, extra_logs=[both_surprising_logs(r, 48)]),
     "seasonal-and-model-96": lambda r: pipeline(r, extra_logs=[both_surprising_logs(r, 96)]),
     "predict-last-value": lambda r: pipeline(with_error(r, normalised_error(r["value"], lambda v, i: v[i - 1]))),
