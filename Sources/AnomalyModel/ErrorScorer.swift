@@ -83,13 +83,14 @@ public struct ErrorScorer: Sendable, Equatable {
     var surprise = -Swift.min(pointLog, trendLog) / log(10.0)
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
     if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
-    let raw = surprise.isFinite ? Swift.max(0, surprise) / (Swift.max(0, surprise) + level) : 1
+    // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
+    surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
+    let raw = surprise.isFinite ? surprise / (surprise + level) : 1
     let above = raw > alarmScore
-    let reportedSurprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
-    guard suppression > 0 else { return (raw, above, reportedSurprise) }
+    guard suppression > 0 else { return (raw, above, surprise) }
     let reported = raw > recentMax ? raw : raw * 0.5
     pushRecentScore(raw)
-    return (reported, above, reportedSurprise)
+    return (reported, above, surprise)
   }
 
   private mutating func pushRecentScore(_ score: Double) {

@@ -59,7 +59,8 @@ func scoreRoundRobin(_ values: [Double], streams: Int) -> Double {
   let start = values.withUnsafeBufferPointer { all -> UInt64 in
     for (index, detector) in detectors.enumerated() {
       for p in 0...configuration.warmup {
-        let sample = UnsafeBufferPointer(rebasing: all[((index + p) % all.count)...((index + p) % all.count)])
+        let at = (index + p) % all.count
+        let sample = UnsafeBufferPointer(rebasing: all[at...at])
         checksum += detector.process(sample, workspace).score
       }
     }
