@@ -47,6 +47,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// A reading further than this fraction of the stream's historical range beyond it is
   /// anomalous whatever its reconstruction error (0 turns it off).
   public var rangeTolerance = 0.05
+  /// A run of this many exactly repeated readings (and more than twice the longest run the
+  /// stream has shown) is checked for a stuck sensor (0 turns the check off).
+  public var stuckMinimumRun = 3
 
   /// Consecutive exceedances needed to raise an event.
   public var alarmConsecutive = 1
@@ -96,6 +99,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(1...4096).contains(smoothing) { return ("smoothing", "must be between 1 and 4096") }
     if !(0...100_000).contains(suppression) { return ("suppression", "must be between 0 and 100000") }
     if !(rangeTolerance >= 0 && rangeTolerance <= 100) { return ("range_tolerance", "must be between 0 and 100") }
+    if !(0...1_000_000).contains(stuckMinimumRun) { return ("stuck_min_run", "must be between 0 and 1000000") }
     if !(1...10000).contains(alarmConsecutive) {
       return ("alarm_consecutive", "must be between 1 and 10000")
     }

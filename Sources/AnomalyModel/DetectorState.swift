@@ -1,7 +1,8 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (2; version 1, without alarm escalation, is still read)
+///     u16     format version (3; 2, without the stuck-sensor check, and 1, also without
+///             alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
 ///     u32     CRC-32 of the payload
@@ -9,7 +10,7 @@
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 2
+  public static let stateVersion: UInt16 = 3
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -22,6 +23,7 @@ extension StreamDetector {
     gate.encode(into: &payload)
     payload.write(rangeLow)
     payload.write(rangeHigh)
+    stuck.encode(into: &payload)
     let book = model.bookkeeping
     payload.write(book.windowCount)
     payload.write(book.windowNext)
@@ -44,7 +46,7 @@ extension StreamDetector {
     guard Array(bytes[0..<4]) == stateMagic else { throw .badMagic }
     var header = StateReader(bytes, offset: 4)
     let version = try header.read(UInt16.self)
-    guard version == stateVersion || version == 1 else { throw .unsupportedVersion(version) }
+    guard (1...stateVersion).contains(version) else { throw .unsupportedVersion(version) }
     let length = Int(try header.read(UInt32.self))
     guard bytes.count == 10 + length + 4 else { throw .truncated }
     var trailer = StateReader(bytes, offset: 10 + length)
@@ -65,6 +67,7 @@ extension StreamDetector {
     guard low.count == channels, high.count == channels else { throw .invalid("range") }
     detector.rangeLow = low
     detector.rangeHigh = high
+    if version >= 3 { try detector.stuck.decode(from: &r) }
     let windowCount = try r.readInt()
     let windowNext = try r.readInt()
     let hasStep = try r.readBool()
@@ -96,10 +99,12 @@ extension DetectorConfiguration {
       w.write(v)
     }
     w.write(alarmEscalation)
+    w.write(stuckMinimumRun)
   }
 
-  /// Version 1 states predate escalation: a stream restored from one keeps its old behaviour
-  /// (escalation off), as every restored stream keeps the settings it learned under.
+  /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check: a
+  /// stream restored from one keeps its old behaviour (those off), as every restored stream
+  /// keeps the settings it learned under.
   init(decoding r: inout StateReader, version: UInt16) throws(StateError) {
     self.init()
     hidden = try r.readInt()
@@ -124,6 +129,7 @@ extension DetectorConfiguration {
     alarmRecovery = try r.readInt()
     alarmCooldown = try r.readInt()
     alarmEscalation = version >= 2 ? try r.readDouble() : 0
+    stuckMinimumRun = version >= 3 ? try r.readInt() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -48,6 +48,9 @@ public struct ErrorScorer: Sendable, Equatable {
     recentScores = Array(repeating: 0, count: suppression)
   }
 
+  /// −log10 of the risk: the surprise at which a point is anomalous.
+  public var alarmSurprise: Double { -log10(point.risk) }
+
   /// The score above which a point is anomalous.
   public var alarmScore: Double { 0.5 }
   /// The point tail's alarm level, in error units.
@@ -74,15 +77,18 @@ public struct ErrorScorer: Sendable, Equatable {
 
   /// Scores one error; returns the reported score, whether the point is above threshold, and
   /// its surprise `S` (−log10 of its probability, before the onset filter).
-  public mutating func score(_ error: Double, rangeExcess: Double = 0) -> (
+  /// `stuckSurprise` is the surprise of a run of repeated readings (`StuckReadingCheck`), 0
+  /// when there is none.
+  public mutating func score(_ error: Double, rangeExcess: Double = 0, stuckSurprise: Double = 0) -> (
     score: Double, above: Bool, surprise: Double
   ) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
-    let level = -log10(point.risk)
+    let level = alarmSurprise
     var surprise = -Swift.min(pointLog, trendLog) / log(10.0)
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
     if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
+    surprise = Swift.max(surprise, stuckSurprise)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

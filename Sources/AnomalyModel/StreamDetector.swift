@@ -50,6 +50,8 @@ public final class StreamDetector {
   /// The lowest and highest reading seen per channel.
   public internal(set) var rangeLow: [Double]
   public internal(set) var rangeHigh: [Double]
+  /// Runs of repeated readings, for the stuck-sensor check.
+  public internal(set) var stuck: StuckReadingCheck
   /// Samples processed since the detector was created or reset.
   public internal(set) var samples: UInt64 = 0
 
@@ -63,6 +65,9 @@ public final class StreamDetector {
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
+    stuck = StuckReadingCheck(
+      channels: channels, minimumRun: configuration.stuckMinimumRun,
+      learningFactor: configuration.anomalyLearningFactor)
   }
 
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
@@ -79,6 +84,9 @@ public final class StreamDetector {
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
+    stuck = StuckReadingCheck(
+      channels: channels, minimumRun: configuration.stuckMinimumRun,
+      learningFactor: configuration.anomalyLearningFactor)
     samples = 0
   }
 
@@ -116,13 +124,17 @@ public final class StreamDetector {
       error: error, score: 0, threshold: threshold.alarmScore,
       errorThreshold: threshold.alarmError, aboveThreshold: false, anomaly: false,
       warmingUp: samples <= warmup)
+    // Learned from every sample, warm-up included; evidence only after it.
+    let stuckSurprise = stuck.update(
+      values, alarmLevel: samples <= warmup ? nil : threshold.alarmSurprise)
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
       if samples > warmup / 4 { threshold.record(error) }
       if samples == warmup { threshold.calibrate() }
     } else {
-      let scored = threshold.score(error, rangeExcess: rangeExcess(values))
+      let scored = threshold.score(
+        error, rangeExcess: rangeExcess(values), stuckSurprise: stuckSurprise)
       (result.score, result.aboveThreshold) = (scored.score, scored.above)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

@@ -164,6 +164,7 @@ public enum ConfigLoader {
     try r.read("smoothing", &d.smoothing)
     try r.read("suppression", &d.suppression)
     try r.read("range_tolerance", &d.rangeTolerance)
+    try r.read("stuck_min_run", &d.stuckMinimumRun)
     try r.read("alarm_consecutive", &d.alarmConsecutive)
     try r.read("alarm_recovery", &d.alarmRecovery)
     try r.read("alarm_cooldown", &d.alarmCooldown)

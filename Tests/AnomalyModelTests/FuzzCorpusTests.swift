@@ -13,7 +13,7 @@ final class StateFuzzCorpusTests: XCTestCase {
     for raw in inputs {
       var crc = StateWriter()
       crc.write(CRC32.checksum(raw[...]))
-      let wrapped = [UInt16(1), StreamDetector.stateVersion].map { version -> [UInt8] in
+      let wrapped = (1...StreamDetector.stateVersion).map { version -> [UInt8] in
         var header = StateWriter()
         for b in Array("ADST".utf8) { header.write(b) }
         header.write(version)

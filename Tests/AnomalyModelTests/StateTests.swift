@@ -56,17 +56,30 @@ final class StateTests: XCTestCase {
   }
 
   /// A checkpoint written before alarm escalation existed (format version 1: no escalation in
-  /// the configuration, no event surprise in the gate) still restores, with escalation off,
-  /// and then scores exactly as a detector that never had it.
+  /// the configuration, no event surprise in the gate, no stuck-sensor check) still restores,
+  /// with both off, and then scores exactly as a detector that never had them.
   func testVersionOneStateRestoresWithEscalationOff() throws {
     var configuration = DetectorConfiguration()
     configuration.alarmEscalation = 0
+    configuration.stuckMinimumRun = 0
+    try assertOlderStateRestores(configuration, version: 1)
+  }
+
+  /// A checkpoint written before the stuck-sensor check existed (format version 2) restores
+  /// with the check off.
+  func testVersionTwoStateRestoresWithStuckCheckOff() throws {
+    var configuration = DetectorConfiguration()
+    configuration.stuckMinimumRun = 0
+    try assertOlderStateRestores(configuration, version: 2)
+  }
+
+  func assertOlderStateRestores(_ configuration: DetectorConfiguration, version: UInt16) throws {
     let series = makeSeries(1200, channels: 1)
     let original = StreamDetector(configuration: configuration, channels: 1)
     let workspace = DetectorWorkspace()
     for values in series[..<600] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
-    let restored = try StreamDetector.decodeState(versionOne(original))
-    XCTAssertEqual(restored.configuration.alarmEscalation, 0)
+    let restored = try StreamDetector.decodeState(olderState(original, version: version))
+    XCTAssertEqual(restored.configuration, configuration)
     XCTAssertEqual(restored.gate, original.gate)
     let other = DetectorWorkspace()
     for values in series[600...] {
@@ -76,9 +89,11 @@ final class StateTests: XCTestCase {
     }
   }
 
-  /// `detector`'s state as version 1 wrote it: the current payload without the two fields
-  /// version 2 added (the configuration's last double, the gate's last double).
-  func versionOne(_ detector: StreamDetector) -> [UInt8] {
+  /// `detector`'s state as an older format wrote it: the current payload without the fields
+  /// later versions added. Version 3 added the configuration's last integer and the
+  /// stuck-sensor block after the ranges; version 2 the configuration's last double before
+  /// it and the gate's last double.
+  func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
     let blob = detector.encodeState()
     var payload = Array(blob[10..<(blob.count - 4)])
     func length(_ encode: (inout StateWriter) -> Void) -> Int {
@@ -90,11 +105,13 @@ final class StateTests: XCTestCase {
     let gateEnd =
       configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.encode(into: &$0) } + length { detector.gate.encode(into: &$0) }
-    payload.removeSubrange((gateEnd - 8)..<gateEnd)
-    payload.removeSubrange((configurationEnd - 8)..<configurationEnd)
+    let rangesEnd = gateEnd + length { $0.write(detector.rangeLow) } + length { $0.write(detector.rangeHigh) }
+    payload.removeSubrange(rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }))
+    if version == 1 { payload.removeSubrange((gateEnd - 8)..<gateEnd) }
+    payload.removeSubrange((configurationEnd - (version == 1 ? 16 : 8))..<configurationEnd)
     var out = StateWriter()
     for b in Array("ADST".utf8) { out.write(b) }
-    out.write(UInt16(1))
+    out.write(version)
     out.write(UInt32(payload.count))
     for b in payload { out.write(b) }
     out.write(CRC32.checksum(payload[...]))

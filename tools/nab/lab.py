@@ -139,8 +139,47 @@ def moving_average(x, width):
     return out
 
 
+def stuck_surprises(values, level, minimum_run=3, learning_factor=0.1, warmup=200, memory=4):
+    """The stuck-sensor check's surprise for every row (StuckReadingCheck, one channel)."""
+    out = [0.0] * len(values)
+    run, alarmed, longest = 0, False, 0.0
+    plateaus = {}  # value -> longest run at it, for the `memory` values with the longest runs
+    start_chances = starts = continue_chances = continues = 0.0
+    for i, v in enumerate(values):
+        if i == 0 or minimum_run == 0:
+            continue
+        repeated = v == values[i - 1]
+        if run == 0:
+            start_chances += 1
+            starts += repeated
+        if not repeated:
+            if run > 0:
+                continues += run - 1
+                continue_chances += run
+                longest += (learning_factor if alarmed else 1) * max(0.0, run - longest)
+                last = values[i - 1]
+                if memory == 0:
+                    pass
+                elif last in plateaus or len(plateaus) < memory:
+                    plateaus[last] = max(plateaus.get(last, 0.0), float(run))
+                else:
+                    shortest = min(plateaus, key=lambda k: plateaus[k])
+                    if plateaus[shortest] < run:
+                        del plateaus[shortest]
+                        plateaus[last] = float(run)
+                run, alarmed = 0, False
+            continue
+        run += 1
+        if i + 1 > warmup and run >= minimum_run and run > 2 * longest and run > 2 * plateaus.get(v, 0.0):
+            surprise = (-math.log10((starts + 1) / (start_chances + 2))
+                        - (run - 1) * math.log10((continues + 1) / (continue_chances + 2)))
+            alarmed = alarmed or surprise > level
+            out[i] = min(surprise, level + 0.5)
+    return out
+
+
 def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
-             recovery=10, escalation=1.0, point_risk=None, point_transform=None, extra_logs=(), record=0,
+             recovery=10, escalation=1.0, stuck_min_run=3, point_risk=None, point_transform=None, extra_logs=(), record=0,
              recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
@@ -150,6 +189,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     ring, ring_next, ring_sum = [0.0] * smoothing, 0, 0.0
     recent = []
     low, high = math.inf, -math.inf
+    stuck = stuck_surprises(values, level, stuck_min_run, warmup=warmup)
     in_episode, below_run, since_event, event_surprise = False, 0, 10**9, 0.0
     out = [0.0] * n
     # Recalibration: the realised rate at which each tail's surprise reaches the alarm level,
@@ -190,6 +230,8 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                 beyond = max(low - values[i], values[i] - high) / span
                 if beyond > range_tolerance and level * (1 + beyond) > surprise:
                     surprise, source = level * (1 + beyond), "range"
+            if stuck[i] > surprise:
+                surprise, source = stuck[i], "stuck"
             for name, series, tolerance in record_candidates:
                 # Variant: a value of `series` beyond its all-time post-warm-up maximum by more
                 # than `tolerance` of it is at least at the alarm level, like the range check.
