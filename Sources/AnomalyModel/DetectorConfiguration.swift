@@ -37,6 +37,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var thresholdWindow = 2048
   /// Refit the tail every this many samples.
   public var thresholdRefit = 16
+  /// After this many times `1 / (1 − thresholdLevel)` errors in a row below the tail start,
+  /// the fit is stale and its tail start moves down ten times faster (0 turns it off).
+  public var thresholdCatchUp = 30.0
 
   /// Errors averaged for the trend tail (1 turns it off).
   public var smoothing = 32
@@ -99,6 +102,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(1...4096).contains(smoothing) { return ("smoothing", "must be between 1 and 4096") }
     if !(0...100_000).contains(suppression) { return ("suppression", "must be between 0 and 100000") }
     if !(rangeTolerance >= 0 && rangeTolerance <= 100) { return ("range_tolerance", "must be between 0 and 100") }
+    if !(thresholdCatchUp >= 0 && thresholdCatchUp <= 1_000_000) {
+      return ("threshold_catch_up", "must be between 0 and 1000000")
+    }
     if !(0...1_000_000).contains(stuckMinimumRun) { return ("stuck_min_run", "must be between 0 and 1000000") }
     if !(1...10000).contains(alarmConsecutive) {
       return ("alarm_consecutive", "must be between 1 and 10000")

@@ -1,8 +1,8 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (3; 2, without the stuck-sensor check, and 1, also without
-///             alarm escalation, are still read)
+///     u16     format version (3; 2, without the stuck-sensor check and the threshold's
+///             catch-up, and 1, also without alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
 ///     u32     CRC-32 of the payload
@@ -60,7 +60,7 @@ extension StreamDetector {
     let detector = StreamDetector(configuration: configuration, channels: channels)
     detector.samples = try r.read(UInt64.self)
     try detector.normaliser.decode(from: &r)
-    try detector.threshold.decode(from: &r)
+    try detector.threshold.decode(from: &r, version: version)
     try detector.gate.decode(from: &r, version: version)
     let low = try r.readDoubles(max: 4096)
     let high = try r.readDoubles(max: 4096)
@@ -100,9 +100,11 @@ extension DetectorConfiguration {
     }
     w.write(alarmEscalation)
     w.write(stuckMinimumRun)
+    w.write(thresholdCatchUp)
   }
 
-  /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check: a
+  /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check and the
+  /// threshold's catch-up: a
   /// stream restored from one keeps its old behaviour (those off), as every restored stream
   /// keeps the settings it learned under.
   init(decoding r: inout StateReader, version: UInt16) throws(StateError) {
@@ -130,6 +132,7 @@ extension DetectorConfiguration {
     alarmCooldown = try r.readInt()
     alarmEscalation = version >= 2 ? try r.readDouble() : 0
     stuckMinimumRun = version >= 3 ? try r.readInt() : 0
+    thresholdCatchUp = version >= 3 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

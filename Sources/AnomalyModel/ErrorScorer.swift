@@ -40,7 +40,8 @@ public struct ErrorScorer: Sendable, Equatable {
 
   public init(configuration c: DetectorConfiguration) {
     point = TailThreshold(
-      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit)
+      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
+      catchUp: c.thresholdCatchUp)
     trend = point
     smoothing = max(1, c.smoothing)
     suppression = max(0, c.suppression)
@@ -132,9 +133,9 @@ public struct ErrorScorer: Sendable, Equatable {
     w.write(recentMaxAge)
   }
 
-  mutating func decode(from r: inout StateReader) throws(StateError) {
-    try point.decode(from: &r)
-    try trend.decode(from: &r)
+  mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
+    try point.decode(from: &r, version: version)
+    try trend.decode(from: &r, version: version)
     let errors = try r.readDoubles()
     let errorsNext = try r.readInt()
     let errorSum = try r.readDouble()

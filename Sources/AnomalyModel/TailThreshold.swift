@@ -24,6 +24,15 @@
 /// above `z_q` enter clipped to `z_q`: one anomaly cannot inflate the tail, while a lasting
 /// regime change still raises it step by step.
 ///
+/// A fit can also go stale the other way: the warm-up's errors come from a model that has
+/// barely started learning, and once it has learned, no error may reach the tail start for
+/// thousands of readings. Then nothing updates the excess moments, and the tail start creeps
+/// down by its small steps: a new stream stayed deaf to an 11-σ level shift for 3,000 readings
+/// (docs/quality.md). Under a correct fit, `catchUp / (1 − level)` errors in a row below the
+/// tail start have probability `level^(catchUp / (1 − level))` (2·10⁻¹⁴ at the defaults); after
+/// such a run the tail start moves down ten times faster, until an error exceeds it. The run
+/// is long enough that a quiet night in a bursty series does not trigger it.
+///
 /// `logExceedance(e)` gives `ln P(error > e)` under the fit; `ErrorScorer` turns it into the
 /// anomaly score.
 public struct TailThreshold: Sendable, Equatable {
@@ -31,6 +40,9 @@ public struct TailThreshold: Sendable, Equatable {
   public let risk: Double
   public let memory: Int
   public let refitInterval: Int
+  /// Errors in a row below the tail start, in units of `1 / (1 − level)`, after which the tail
+  /// start moves down faster (0: never).
+  public let catchUp: Double
 
   /// Errors recorded during the warm-up; emptied once calibrated.
   private var warmupErrors: [Float] = []
@@ -48,13 +60,16 @@ public struct TailThreshold: Sendable, Equatable {
   private var excessMean = 0.0
   private var excessSquareMean = 0.0
   private var errorMean = 0.0
+  /// Errors in a row at or below `tailStart`.
+  private var belowRun = 0
 
-  public init(level: Double, risk: Double, memory: Int, refitInterval: Int) {
+  public init(level: Double, risk: Double, memory: Int, refitInterval: Int, catchUp: Double = 0) {
     precondition(level > 0 && level < 1 && risk > 0 && risk < 1 - level && memory >= 8)
     self.level = level
     self.risk = risk
     self.memory = memory
     self.refitInterval = max(1, refitInterval)
+    self.catchUp = catchUp
   }
 
   /// Adds an error seen during warm-up (no score is produced).
@@ -127,8 +142,11 @@ public struct TailThreshold: Sendable, Equatable {
       excessSquareMean += excessRate * (y * y - excessSquareMean)
     }
     // Stochastic approximation of the `level` quantile, in steps proportional to the error
-    // scale: it settles where P(error > t) = 1 − level.
-    tailStart += 10 * rate * Swift.max(errorMean, 1e-12) * ((above ? 1 : 0) - (1 - level))
+    // scale: it settles where P(error > t) = 1 − level. Ten times larger steps once the run
+    // below `t` shows the fit is stale.
+    belowRun = above ? 0 : belowRun + 1
+    let stale = catchUp > 0 && Double(belowRun) * (1 - level) >= catchUp
+    tailStart += (stale ? 10 : 1) * 10 * rate * Swift.max(errorMean, 1e-12) * ((above ? 1 : 0) - (1 - level))
     tailStart = Swift.max(0, tailStart)
     sinceRefit += 1
     if sinceRefit >= refitInterval { fit() }
@@ -163,9 +181,11 @@ public struct TailThreshold: Sendable, Equatable {
     w.write(sinceRefit)
     w.write(isCalibrated)
     for v in [tailStart, shape, scale, alarmError, tailFraction, excessMean, excessSquareMean, errorMean] { w.write(v) }
+    w.write(belowRun)
   }
 
-  mutating func decode(from r: inout StateReader) throws(StateError) {
+  /// Version 1 and 2 states have no run count (their configuration has catch-up off).
+  mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
     warmupErrors = try r.readFloats(max: 10_000_000)
     sinceRefit = try r.readInt()
     isCalibrated = try r.readBool()
@@ -177,8 +197,9 @@ public struct TailThreshold: Sendable, Equatable {
     excessMean = try r.readDouble()
     excessSquareMean = try r.readDouble()
     errorMean = try r.readDouble()
+    belowRun = version >= 3 ? try r.readInt() : 0
     guard [tailStart, shape, scale, tailFraction, excessMean, excessSquareMean, errorMean].allSatisfy(\.isFinite),
-      !alarmError.isNaN
+      !alarmError.isNaN, belowRun >= 0
     else { throw .invalid("threshold") }
   }
 }

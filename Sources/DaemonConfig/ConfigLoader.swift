@@ -161,6 +161,7 @@ public enum ConfigLoader {
     try r.read("risk", &d.risk)
     try r.read("threshold_window", &d.thresholdWindow)
     try r.read("threshold_refit", &d.thresholdRefit)
+    try r.read("threshold_catch_up", &d.thresholdCatchUp)
     try r.read("smoothing", &d.smoothing)
     try r.read("suppression", &d.suppression)
     try r.read("range_tolerance", &d.rangeTolerance)

@@ -56,20 +56,23 @@ final class StateTests: XCTestCase {
   }
 
   /// A checkpoint written before alarm escalation existed (format version 1: no escalation in
-  /// the configuration, no event surprise in the gate, no stuck-sensor check) still restores,
-  /// with both off, and then scores exactly as a detector that never had them.
+  /// the configuration, no event surprise in the gate, no stuck-sensor check, no threshold
+  /// catch-up) still restores, with all of them off, and then scores exactly as a detector
+  /// that never had them.
   func testVersionOneStateRestoresWithEscalationOff() throws {
     var configuration = DetectorConfiguration()
     configuration.alarmEscalation = 0
     configuration.stuckMinimumRun = 0
+    configuration.thresholdCatchUp = 0
     try assertOlderStateRestores(configuration, version: 1)
   }
 
-  /// A checkpoint written before the stuck-sensor check existed (format version 2) restores
-  /// with the check off.
-  func testVersionTwoStateRestoresWithStuckCheckOff() throws {
+  /// A checkpoint written before the stuck-sensor check and the threshold's catch-up existed
+  /// (format version 2) restores with both off.
+  func testVersionTwoStateRestoresWithStuckCheckAndCatchUpOff() throws {
     var configuration = DetectorConfiguration()
     configuration.stuckMinimumRun = 0
+    configuration.thresholdCatchUp = 0
     try assertOlderStateRestores(configuration, version: 2)
   }
 
@@ -90,9 +93,9 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 3 added the configuration's last integer and the
-  /// stuck-sensor block after the ranges; version 2 the configuration's last double before
-  /// it and the gate's last double.
+  /// later versions added. Version 3 added the configuration's last integer and double, each
+  /// tail's last integer (its run below the tail start) and the stuck-sensor block after the
+  /// ranges; version 2 the configuration's double before those and the gate's last double.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
     let blob = detector.encodeState()
     var payload = Array(blob[10..<(blob.count - 4)])
@@ -102,13 +105,21 @@ final class StateTests: XCTestCase {
       return w.bytes.count
     }
     let configurationEnd = length { detector.configuration.encode(into: &$0) }
+    let pointEnd =
+      configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
+      + length { detector.threshold.point.encode(into: &$0) }
+    let trendEnd = pointEnd + length { detector.threshold.trend.encode(into: &$0) }
     let gateEnd =
       configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.encode(into: &$0) } + length { detector.gate.encode(into: &$0) }
     let rangesEnd = gateEnd + length { $0.write(detector.rangeLow) } + length { $0.write(detector.rangeHigh) }
-    payload.removeSubrange(rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }))
-    if version == 1 { payload.removeSubrange((gateEnd - 8)..<gateEnd) }
-    payload.removeSubrange((configurationEnd - (version == 1 ? 16 : 8))..<configurationEnd)
+    var removed = [
+      rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
+      (trendEnd - 8)..<trendEnd, (pointEnd - 8)..<pointEnd,
+      (configurationEnd - (version == 1 ? 24 : 16))..<configurationEnd,
+    ]
+    if version == 1 { removed.append((gateEnd - 8)..<gateEnd) }
+    for range in removed.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
     var out = StateWriter()
     for b in Array("ADST".utf8) { out.write(b) }
     out.write(version)

@@ -37,6 +37,41 @@ final class ThresholdTests: XCTestCase {
     XCTAssertLessThan(Double(events) / Double(count), 1.0 / 2000, "\(events) events on clean noise")
   }
 
+  /// A fit calibrated on a young model's errors (here four times the later ones) comes down
+  /// once the errors shrink. With the catch-up its tail start reaches the new errors' `level`
+  /// quantile (1.64 for |N(0, 1)|) within 3,000 readings, and the alarm level follows; without
+  /// it, the tail start is still above every new error.
+  func testStaleFitCatchesUp() {
+    func fit(after count: Int, catchUp: Double) -> TailThreshold {
+      var rng = SplitMix64(seed: 14)
+      var tail = TailThreshold(level: 0.9, risk: 1e-3, memory: 2048, refitInterval: 16, catchUp: catchUp)
+      for _ in 0..<150 { tail.record(4 * abs(gaussian(&rng))) }
+      tail.calibrate()
+      for _ in 0..<count { _ = tail.score(abs(gaussian(&rng))) }
+      return tail
+    }
+    let caughtUp = fit(after: 3000, catchUp: 30)
+    let stale = fit(after: 3000, catchUp: 0)
+    XCTAssertEqual(caughtUp.tailStart, 1.64, accuracy: 0.4)
+    XCTAssertGreaterThan(stale.tailStart, 3.5)
+    XCTAssertLessThan(caughtUp.alarmError, stale.alarmError - 2)
+    // On errors that fit, the catch-up never triggers: the same level either way.
+    var rng = SplitMix64(seed: 15)
+    var with = TailThreshold(level: 0.9, risk: 1e-3, memory: 2048, refitInterval: 16, catchUp: 30)
+    var without = TailThreshold(level: 0.9, risk: 1e-3, memory: 2048, refitInterval: 16)
+    for _ in 0..<500 {
+      let e = abs(gaussian(&rng))
+      with.record(e)
+      without.record(e)
+    }
+    with.calibrate()
+    without.calibrate()
+    for _ in 0..<20_000 {
+      let e = abs(gaussian(&rng))
+      XCTAssertEqual(with.score(e), without.score(e))
+    }
+  }
+
   func testTailThresholdMatchesAKnownExponentialTail() {
     // For Exp(1) errors, P(X > z) = risk gives z = −ln(risk) = 6.91 for risk 1e-3.
     var threshold = TailThreshold(level: 0.9, risk: 1e-3, memory: 4096, refitInterval: 64)

@@ -42,8 +42,9 @@ LN10 = math.log(10)
 class Tail:
     """TailThreshold.swift, line for line."""
 
-    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16, early=False):
+    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16, early=False, catch_up=30.0):
         self.level, self.risk, self.memory, self.refit = level, risk, memory, refit
+        self.catch_up, self.below_run = catch_up, 0
         # Variant: running averages over everything seen (rate 1/n) until n reaches `memory`.
         self.early, self.seen = early, 0
         self.warm, self.since, self.calibrated = [], 0, False
@@ -94,7 +95,10 @@ class Tail:
             y, excess_rate = x - self.t, min(1, rate / (1 - self.level))
             self.excess_mean += excess_rate * (y - self.excess_mean)
             self.excess_square_mean += excess_rate * (y * y - self.excess_square_mean)
-        self.t = max(0.0, self.t + 10 * rate * max(self.mean, 1e-12) * (above - (1 - self.level)))
+        self.below_run = 0 if above else self.below_run + 1
+        stale = self.catch_up > 0 and self.below_run * (1 - self.level) >= self.catch_up
+        step = (10 if stale else 1) * 10 * rate * max(self.mean, 1e-12)
+        self.t = max(0.0, self.t + step * (above - (1 - self.level)))
         self.since += 1
         if self.since >= self.refit:
             self.fit()
