@@ -13,7 +13,14 @@
 ///   likelihood does with its short-term average: a run of moderately bad reconstructions (a
 ///   changed shape, more noise) is surprising even when no single point is.
 ///
-/// With `P = min(P_point, P_trend)`, the surprise is `S = −log10 P` and the score is
+/// - The **channel tail**, for a stream of several channels only, fits the largest single
+///   channel's error. The point tail's error is the root mean square over the channels, which
+///   dilutes a fault in one of C channels by √C; the largest channel's error does not, but
+///   dilutes a shift of all channels together instead. Each catches what the other misses
+///   (`tools/synthetic/bench.py`: one channel spiking or decoupling, the whole machine
+///   shifting).
+///
+/// With `P` the smallest of the tails' probabilities, the surprise is `S = −log10 P` and the score is
 /// `S / (S + L)` with `L = −log10 risk`: 0 for an ordinary point, exactly ½ at the alarm level
 /// (`P = risk`), approaching 1 as the point gets less probable. Unlike `1 − P` it does not round
 /// to 1 for every very unlikely point, so scores stay comparable and rankable. The point is
@@ -26,6 +33,9 @@
 public struct ErrorScorer: Sendable, Equatable {
   public private(set) var point: TailThreshold
   public private(set) var trend: TailThreshold
+  /// The channel tail; nil for a univariate stream (and for one restored from a format
+  /// version 2 checkpoint, which predates it).
+  public private(set) var channel: TailThreshold?
   public let smoothing: Int
   public let suppression: Int
   private var recentErrors: [Double]
@@ -38,11 +48,12 @@ public struct ErrorScorer: Sendable, Equatable {
   private var recentMax = 0.0
   private var recentMaxAge = 0
 
-  public init(configuration c: DetectorConfiguration) {
+  public init(configuration c: DetectorConfiguration, channels: Int) {
     point = TailThreshold(
       level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
       catchUp: c.thresholdCatchUp)
     trend = point
+    channel = channels > 1 ? point : nil
     smoothing = max(1, c.smoothing)
     suppression = max(0, c.suppression)
     recentErrors = Array(repeating: 0, count: smoothing)
@@ -65,28 +76,32 @@ public struct ErrorScorer: Sendable, Equatable {
     return Swift.max(0, recentErrorSum / Double(smoothing))
   }
 
-  /// Records an error seen during warm-up.
-  public mutating func record(_ error: Double) {
+  /// Records an error seen during warm-up, and the largest channel's error.
+  public mutating func record(_ error: Double, largestChannelError: Double = 0) {
     point.record(error)
     trend.record(smoothed(error))
+    channel?.record(largestChannelError)
   }
 
   public mutating func calibrate() {
     point.calibrate()
     trend.calibrate()
+    channel?.calibrate()
   }
 
   /// Scores one error; returns the reported score, whether the point is above threshold, and
   /// its surprise `S` (−log10 of its probability, before the onset filter).
-  /// `stuckSurprise` is the surprise of a run of repeated readings (`StuckReadingCheck`), 0
-  /// when there is none.
-  public mutating func score(_ error: Double, rangeExcess: Double = 0, stuckSurprise: Double = 0) -> (
-    score: Double, above: Bool, surprise: Double
-  ) {
+  /// `largestChannelError` is the largest single channel's error (used by streams of several
+  /// channels); `stuckSurprise` the surprise of a run of repeated readings
+  /// (`StuckReadingCheck`), 0 when there is none.
+  public mutating func score(
+    _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0
+  ) -> (score: Double, above: Bool, surprise: Double) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
+    let channelLog = channel?.score(largestChannelError) ?? 0
     let level = alarmSurprise
-    var surprise = -Swift.min(pointLog, trendLog) / log(10.0)
+    var surprise = -Swift.min(pointLog, trendLog, channelLog) / log(10.0)
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
     if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
     surprise = Swift.max(surprise, stuckSurprise)
@@ -131,6 +146,8 @@ public struct ErrorScorer: Sendable, Equatable {
     w.write(recentScoresNext)
     w.write(recentMax)
     w.write(recentMaxAge)
+    w.write(channel != nil)
+    channel?.encode(into: &w)
   }
 
   mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
@@ -153,5 +170,11 @@ public struct ErrorScorer: Sendable, Equatable {
     recentScoresNext = scoresNext
     recentMax = maximum
     recentMaxAge = maximumAge
+    guard version >= 3 else {
+      channel = nil
+      return
+    }
+    guard try r.readBool() == (channel != nil) else { throw .invalid("channel tail") }
+    try channel?.decode(from: &r, version: version)
   }
 }

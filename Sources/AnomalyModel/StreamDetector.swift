@@ -61,7 +61,7 @@ public final class StreamDetector {
     model = GRUAttentionModel(
       shape: configuration.modelShape(channels: channels), seed: configuration.seed)
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
-    threshold = ErrorScorer(configuration: configuration)
+    threshold = ErrorScorer(configuration: configuration, channels: channels)
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
@@ -80,7 +80,7 @@ public final class StreamDetector {
   public func reset() {
     model.reset(seed: configuration.seed)
     normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
-    threshold = ErrorScorer(configuration: configuration)
+    threshold = ErrorScorer(configuration: configuration, channels: channels)
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
@@ -108,10 +108,12 @@ public final class StreamDetector {
     model.predict(workspace.model)
     let prediction = workspace.model.prediction
     var squared = 0.0
+    var largestChannelError = 0.0
     for c in 0..<channels {
       let predicted = Double(prediction[c])
       let difference = predicted - Double(workspace.input[c])
       squared += difference * difference
+      largestChannelError = Swift.max(largestChannelError, abs(difference))
       let expected = normaliser.denormalise(predicted, channel: c)
       workspace.expected[c] = expected
       workspace.channelError[c] = abs(values[c] - expected)
@@ -130,11 +132,12 @@ public final class StreamDetector {
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
-      if samples > warmup / 4 { threshold.record(error) }
+      if samples > warmup / 4 { threshold.record(error, largestChannelError: largestChannelError) }
       if samples == warmup { threshold.calibrate() }
     } else {
       let scored = threshold.score(
-        error, rangeExcess: rangeExcess(values), stuckSurprise: stuckSurprise)
+        error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
+        stuckSurprise: stuckSurprise)
       (result.score, result.aboveThreshold) = (scored.score, scored.above)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

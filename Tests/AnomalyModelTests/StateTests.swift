@@ -94,8 +94,8 @@ final class StateTests: XCTestCase {
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
   /// later versions added. Version 3 added the configuration's last integer and double, each
-  /// tail's last integer (its run below the tail start) and the stuck-sensor block after the
-  /// ranges; version 2 the configuration's double before those and the gate's last double.
+  /// tail's last integer (its run below the tail start), the scorer's channel-tail flag and the
+  /// stuck-sensor block after the ranges; version 2 the configuration's double before those and the gate's last double.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
     let blob = detector.encodeState()
     var payload = Array(blob[10..<(blob.count - 4)])
@@ -113,8 +113,11 @@ final class StateTests: XCTestCase {
       configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.encode(into: &$0) } + length { detector.gate.encode(into: &$0) }
     let rangesEnd = gateEnd + length { $0.write(detector.rangeLow) } + length { $0.write(detector.rangeHigh) }
+    // A univariate scorer ends with the flag that says it has no channel tail.
+    let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
+      (scorerEnd - 1)..<scorerEnd,
       (trendEnd - 8)..<trendEnd, (pointEnd - 8)..<pointEnd,
       (configurationEnd - (version == 1 ? 24 : 16))..<configurationEnd,
     ]

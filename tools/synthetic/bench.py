@@ -7,8 +7,8 @@
     tools/synthetic/bench.py --baseline         # our windowed-Gaussian baseline instead
 
 The corpus (tools/synthetic/corpus.py) crosses four kinds of sensor series with seven kinds of
-fault, plus a three-channel machine whose channels spike or stop moving together, plus a clean
-file of each kind. Every file goes through `anomalyctl replay`, exactly as in the NAB harness.
+fault, plus a three-channel machine with a spike or a decoupling in one channel or a shift of
+all of them, plus a clean file of each kind. Every file goes through `anomalyctl replay`, exactly as in the NAB harness.
 
 Printed, for the detector's own alarms (`is_anomaly`, what a live daemon reports):
 - per fault kind: windows caught (an event inside the window), and the median delay in rows

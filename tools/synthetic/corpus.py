@@ -4,9 +4,9 @@ NAB is one corpus of 58 series, mostly web metrics; tuning against it alone risk
 This corpus is built from what plant and fleet sensors do (periodic load, mean-reverting
 processes, machine duty cycles, event counts, correlated channels) and from the faults their
 operators are paged for (spikes, dropouts to zero, level shifts, noise bursts, stuck sensors,
-calibration drift, a changed rhythm, channels that stop moving together). Everything is drawn
-from one seed, so a run is exactly repeatable; another seed gives a fresh draw of the same
-design.
+calibration drift, a changed rhythm, channels that stop moving together, a whole machine's
+load shifting). Everything is drawn from one seed, so a run is exactly repeatable; another
+seed gives a fresh draw of the same design.
 
 Each file has `ROWS` rows at 5-minute steps (a day is 288 rows). Anomalies start after row
 `FIRST_ONSET`, past NAB's probationary period and the detector's warm-up. Each labelled window
@@ -31,7 +31,7 @@ ANOMALIES_PER_FILE = 2
 
 UNIVARIATE_KINDS = ("spike", "dropout", "level_shift", "variance", "stuck", "drift", "rhythm")
 BASES = ("daily", "ar1", "duty_cycle", "counts")
-MULTIVARIATE_KINDS = ("channel_spike", "decouple")
+MULTIVARIATE_KINDS = ("channel_spike", "decouple", "shared_shift")
 
 
 @dataclass
@@ -186,6 +186,7 @@ DURATIONS = {
     "rhythm": DAY,
     "channel_spike": 1,
     "decouple": 300,
+    "shared_shift": 1,
 }
 
 
@@ -209,13 +210,21 @@ def _multivariate(rng: random.Random, faults: list[Anomaly]) -> list[list[float]
     phase = rng.uniform(0, 2 * math.pi)
     z, detached, rows = 0.0, 0.0, []
     decoupled = [False] * ROWS
+    # A load change moves the whole machine: the latent level shifts by 1.5 times its spread
+    # (about 1.8), as a level shift of a single series does.
+    shift = [0.0] * ROWS
+    for fault in faults:
+        if fault.kind == "shared_shift":
+            step = rng.choice((-1, 1)) * 1.5 * 1.8
+            for t in range(fault.onset, ROWS):
+                shift[t] += step
     for fault in faults:
         if fault.kind == "decouple":
             for t in range(fault.onset, fault.onset + fault.duration):
                 decoupled[t] = True
     for t in range(ROWS):
         z = 0.95 * z + rng.gauss(0, 0.3)
-        latent = 2 * math.sin(2 * math.pi * t / DAY + phase) + z
+        latent = 2 * math.sin(2 * math.pi * t / DAY + phase) + z + shift[t]
         # A decoupled channel keeps its own range and smoothness but follows a process of its
         # own: the sensor, or the part it measures, no longer tracks the machine.
         detached = 0.95 * detached + rng.gauss(0, 0.3)
