@@ -33,9 +33,11 @@
 public struct ErrorScorer: Sendable, Equatable {
   public private(set) var point: TailThreshold
   public private(set) var trend: TailThreshold
-  /// The channel tail; nil for a univariate stream (and for one restored from a format
-  /// version 2 checkpoint, which predates it).
-  public private(set) var channel: TailThreshold?
+  /// The channel tail, if any: none for a univariate stream (and for one restored from a
+  /// format version 2 checkpoint, which predates it). An array rather than an optional, which
+  /// would keep a whole tail's bytes inline in every univariate stream.
+  private var channelTails: [TailThreshold]
+  public var channel: TailThreshold? { channelTails.first }
   public let smoothing: Int
   public let suppression: Int
   private var recentErrors: [Double]
@@ -53,7 +55,7 @@ public struct ErrorScorer: Sendable, Equatable {
       level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
       catchUp: c.thresholdCatchUp)
     trend = point
-    channel = channels > 1 ? point : nil
+    channelTails = channels > 1 ? [point] : []
     smoothing = max(1, c.smoothing)
     suppression = max(0, c.suppression)
     recentErrors = Array(repeating: 0, count: smoothing)
@@ -80,13 +82,13 @@ public struct ErrorScorer: Sendable, Equatable {
   public mutating func record(_ error: Double, largestChannelError: Double = 0) {
     point.record(error)
     trend.record(smoothed(error))
-    channel?.record(largestChannelError)
+    for i in channelTails.indices { channelTails[i].record(largestChannelError) }
   }
 
   public mutating func calibrate() {
     point.calibrate()
     trend.calibrate()
-    channel?.calibrate()
+    for i in channelTails.indices { channelTails[i].calibrate() }
   }
 
   /// Scores one error; returns the reported score, whether the point is above threshold, and
@@ -99,7 +101,7 @@ public struct ErrorScorer: Sendable, Equatable {
   ) -> (score: Double, above: Bool, surprise: Double) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
-    let channelLog = channel?.score(largestChannelError) ?? 0
+    let channelLog = channelTails.isEmpty ? 0 : channelTails[0].score(largestChannelError)
     let level = alarmSurprise
     var surprise = -Swift.min(pointLog, trendLog, channelLog) / log(10.0)
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
@@ -146,8 +148,8 @@ public struct ErrorScorer: Sendable, Equatable {
     w.write(recentScoresNext)
     w.write(recentMax)
     w.write(recentMaxAge)
-    w.write(channel != nil)
-    channel?.encode(into: &w)
+    w.write(!channelTails.isEmpty)
+    for tail in channelTails { tail.encode(into: &w) }
   }
 
   mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
@@ -171,10 +173,10 @@ public struct ErrorScorer: Sendable, Equatable {
     recentMax = maximum
     recentMaxAge = maximumAge
     guard version >= 3 else {
-      channel = nil
+      channelTails = []
       return
     }
-    guard try r.readBool() == (channel != nil) else { throw .invalid("channel tail") }
-    try channel?.decode(from: &r, version: version)
+    guard try r.readBool() == !channelTails.isEmpty else { throw .invalid("channel tail") }
+    for i in channelTails.indices { try channelTails[i].decode(from: &r, version: version) }
   }
 }
