@@ -64,6 +64,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// one that raised the last event raises a new one: the incident got worse, and an operator
   /// must hear about it (0 turns it off: the cooldown silences everything).
   public var alarmEscalation = 1.0
+  /// A burst of exceedances that repeats the interval between the three bursts before it
+  /// (within this fraction of the interval) is a rhythm, a daily job, and raises no event
+  /// unless it escalates (0 turns it off).
+  public var alarmRecurringTolerance = 0.1
 
   public init() {}
 
@@ -117,6 +121,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
     }
     if !(alarmEscalation >= 0 && alarmEscalation <= 100) {
       return ("alarm_escalation", "must be between 0 and 100")
+    }
+    if !(alarmRecurringTolerance >= 0 && alarmRecurringTolerance <= 0.5) {
+      return ("alarm_recurring_tolerance", "must be between 0 and 0.5")
     }
     return nil
   }

@@ -1,8 +1,8 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (3; 2, without the stuck-sensor check and the threshold's
-///             catch-up, and 1, also without alarm escalation, are still read)
+///     u16     format version (3; 2, without the stuck-sensor check, the threshold's catch-up
+///             and recurring bursts, and 1, also without alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
 ///     u32     CRC-32 of the payload
@@ -101,10 +101,11 @@ extension DetectorConfiguration {
     w.write(alarmEscalation)
     w.write(stuckMinimumRun)
     w.write(thresholdCatchUp)
+    w.write(alarmRecurringTolerance)
   }
 
-  /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check and the
-  /// threshold's catch-up: a
+  /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
+  /// threshold's catch-up and the recurring-burst rule: a
   /// stream restored from one keeps its old behaviour (those off), as every restored stream
   /// keeps the settings it learned under.
   init(decoding r: inout StateReader, version: UInt16) throws(StateError) {
@@ -133,6 +134,7 @@ extension DetectorConfiguration {
     alarmEscalation = version >= 2 ? try r.readDouble() : 0
     stuckMinimumRun = version >= 3 ? try r.readInt() : 0
     thresholdCatchUp = version >= 3 ? try r.readDouble() : 0
+    alarmRecurringTolerance = version >= 3 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -73,7 +73,7 @@ public final class StreamDetector {
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
     AlarmGate(
       consecutive: c.alarmConsecutive, recovery: c.alarmRecovery, cooldown: c.alarmCooldown,
-      escalation: c.alarmEscalation)
+      escalation: c.alarmEscalation, recurringTolerance: c.alarmRecurringTolerance)
   }
 
   /// Forgets everything learned: the stream starts over with a new warm-up.
@@ -144,7 +144,9 @@ public final class StreamDetector {
       // once.
       let coolingDown = gate.isCoolingDown || gate.inEpisode
       result.anomaly = gate.update(above: result.aboveThreshold, surprise: scored.surprise)
-      if coolingDown && !result.anomaly { result.score *= 0.5 }
+      // A repetition of a recurring burst is not a new incident either.
+      let recurring = result.aboveThreshold && gate.inRecurringBurst
+      if (coolingDown || recurring) && !result.anomaly { result.score *= 0.5 }
     }
     result.errorThreshold = threshold.alarmError
 

@@ -170,6 +170,7 @@ public enum ConfigLoader {
     try r.read("alarm_recovery", &d.alarmRecovery)
     try r.read("alarm_cooldown", &d.alarmCooldown)
     try r.read("alarm_escalation", &d.alarmEscalation)
+    try r.read("alarm_recurring_tolerance", &d.alarmRecurringTolerance)
   }
 
   /// Range checks across the whole configuration.

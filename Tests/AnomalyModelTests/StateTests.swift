@@ -57,22 +57,24 @@ final class StateTests: XCTestCase {
 
   /// A checkpoint written before alarm escalation existed (format version 1: no escalation in
   /// the configuration, no event surprise in the gate, no stuck-sensor check, no threshold
-  /// catch-up) still restores, with all of them off, and then scores exactly as a detector
+  /// catch-up, no recurring bursts) still restores, with all of them off, and then scores exactly as a detector
   /// that never had them.
   func testVersionOneStateRestoresWithEscalationOff() throws {
     var configuration = DetectorConfiguration()
     configuration.alarmEscalation = 0
     configuration.stuckMinimumRun = 0
     configuration.thresholdCatchUp = 0
+    configuration.alarmRecurringTolerance = 0
     try assertOlderStateRestores(configuration, version: 1)
   }
 
-  /// A checkpoint written before the stuck-sensor check and the threshold's catch-up existed
-  /// (format version 2) restores with both off.
-  func testVersionTwoStateRestoresWithStuckCheckAndCatchUpOff() throws {
+  /// A checkpoint written before the stuck-sensor check, the threshold's catch-up and the
+  /// recurring-burst rule existed (format version 2) restores with all three off.
+  func testVersionTwoStateRestoresWithTheVersionThreeRulesOff() throws {
     var configuration = DetectorConfiguration()
     configuration.stuckMinimumRun = 0
     configuration.thresholdCatchUp = 0
+    configuration.alarmRecurringTolerance = 0
     try assertOlderStateRestores(configuration, version: 2)
   }
 
@@ -93,9 +95,10 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 3 added the configuration's last integer and double, each
-  /// tail's last integer (its run below the tail start), the scorer's channel-tail flag and the
-  /// stuck-sensor block after the ranges; version 2 the configuration's double before those and the gate's last double.
+  /// later versions added. Version 3 added the configuration's last integer and two doubles,
+  /// each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
+  /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
+  /// the configuration's double before those and the gate's event surprise.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
     let blob = detector.encodeState()
     var payload = Array(blob[10..<(blob.count - 4)])
@@ -115,13 +118,16 @@ final class StateTests: XCTestCase {
     let rangesEnd = gateEnd + length { $0.write(detector.rangeLow) } + length { $0.write(detector.rangeHigh) }
     // A univariate scorer ends with the flag that says it has no channel tail.
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
+    // The gate's five version-2 fields come first, its recurring-burst fields after them.
+    let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
+      gateVersionTwoEnd..<gateEnd,
       (scorerEnd - 1)..<scorerEnd,
       (trendEnd - 8)..<trendEnd, (pointEnd - 8)..<pointEnd,
-      (configurationEnd - (version == 1 ? 24 : 16))..<configurationEnd,
+      (configurationEnd - (version == 1 ? 32 : 24))..<configurationEnd,
     ]
-    if version == 1 { removed.append((gateEnd - 8)..<gateEnd) }
+    if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
     for range in removed.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
     var out = StateWriter()
     for b in Array("ADST".utf8) { out.write(b) }

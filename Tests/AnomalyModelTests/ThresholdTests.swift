@@ -6,7 +6,9 @@ import XCTest
 final class ThresholdTests: XCTestCase {
   func testSpikesRaiseOneEventEach() {
     var rng = SplitMix64(seed: 11)
-    let spikes: Set<Int> = [1500, 2600, 3700, 4800]
+    // Not equally spaced: four spikes at one interval would be a rhythm (see
+    // testRecurringBurstsStopRaisingEvents).
+    let spikes: Set<Int> = [1500, 2600, 3900, 4800]
     let series = (0..<6000).map { i -> [Double] in
       let base = 50 + 10 * sin(Double(i) * 2 * .pi / 96) + gaussian(&rng)
       return [spikes.contains(i) ? base + 25 : base]
@@ -122,6 +124,26 @@ final class ThresholdTests: XCTestCase {
     let pattern: [Bool] = [false, true, true, true, true, false, true, false, false, false, true, true]
     let fired = pattern.map { gate.update(above: $0) }
     XCTAssertEqual(fired, [false, false, true, false, false, false, false, false, false, false, false, true])
+  }
+
+  /// A spike at the same time every day (288 points apart, give or take a few): the first
+  /// three are reported, the rest are a rhythm. A spike off the rhythm, and a repetition that
+  /// escalates, are still reported; with the rule off every repetition is.
+  func testRecurringBurstsStopRaisingEvents() {
+    func events(tolerance: Double, extra: [(Int, Double)] = []) -> [Int] {
+      var gate = AlarmGate(consecutive: 1, recovery: 10, cooldown: 100, escalation: 1, recurringTolerance: tolerance)
+      var rhythm: [Int: Double] = [:]
+      for day in 0..<8 { rhythm[500 + 288 * day + [0, 3, -2, 4, -1, 2, 0, -3][day]] = 4 }
+      for (at, surprise) in extra { rhythm[at] = surprise }
+      return (0..<3000).filter { i in gate.update(above: rhythm[i] != nil, surprise: rhythm[i] ?? 0) }
+    }
+    XCTAssertEqual(events(tolerance: 0.1), [500, 791, 1074])
+    XCTAssertEqual(events(tolerance: 0).count, 8)
+    // A repetition ten times less probable than the last event: an escalation.
+    XCTAssertEqual(events(tolerance: 0.1, extra: [(1942, 5.5)]), [500, 791, 1074, 1942])
+    // Off the rhythm: a new incident. It also breaks the rhythm, which is learned again from
+    // the bursts after it (three more events before the silence resumes).
+    XCTAssertEqual(events(tolerance: 0.1, extra: [(1500, 4)]), [500, 791, 1074, 1500, 1651, 1942, 2228])
   }
 
   func testCooldownSilencesRepeatsButNotAnEscalation() {

@@ -183,7 +183,7 @@ def stuck_surprises(values, level, minimum_run=3, learning_factor=0.1, warmup=20
 
 
 def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
-             recovery=10, escalation=1.0, stuck_min_run=3, point_risk=None, point_transform=None, extra_logs=(), record=0,
+             recovery=10, escalation=1.0, stuck_min_run=3, periodic=0.1, point_risk=None, point_transform=None, extra_logs=(), record=0,
              recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
@@ -195,6 +195,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     low, high = math.inf, -math.inf
     stuck = stuck_surprises(values, level, stuck_min_run, warmup=warmup)
     in_episode, below_run, since_event, event_surprise = False, 0, 10**9, 0.0
+    bursts, recurring = [], False
     out = [0.0] * n
     # Recalibration: the realised rate at which each tail's surprise reaches the alarm level,
     # an exponentially weighted average over `recalibrate` points starting at the nominal risk.
@@ -259,14 +260,23 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                 if in_episode and below_run >= recovery:
                     in_episode = False
             else:
+                if below_run >= recovery or not bursts:
+                    # AlarmGate's recurring bursts: a burst starting one interval after the
+                    # previous one, when the two intervals before were the same within `periodic`
+                    # of it, raises no event (unless it escalates).
+                    gap = i - bursts[-1] if bursts else 0
+                    recurring = (periodic > 0 and len(bursts) == 3 and gap >= cooldown
+                                 and abs(gap - (bursts[-1] - bursts[-2])) <= periodic * gap
+                                 and abs(gap - (bursts[-2] - bursts[-3])) <= periodic * gap)
+                    bursts = (bursts + [i])[-3:]
                 below_run = 0
                 s = max(0.0, surprise) if math.isfinite(surprise) else math.inf
                 escalates = escalation > 0 and math.isfinite(event_surprise) and s >= event_surprise + escalation
-                if not in_episode and (since_event > cooldown or escalates):
+                if not in_episode and ((since_event > cooldown and not recurring) or escalates):
                     in_episode, since_event, event_surprise, fired = True, 0, s, True
                     if sources is not None:
                         sources[i] = source
-            if cooling and not fired:
+            if (cooling or (recurring and above)) and not fired:
                 reported *= 0.5
             out[i] = reported
         low, high = min(low, values[i]), max(high, values[i])
@@ -420,6 +430,9 @@ def with_error(row, error):
 
 
 VARIANTS = {
+    "recurring-off": lambda r: pipeline(r, periodic=0.0),
+    "recurring-0.05": lambda r: pipeline(r, periodic=0.05),
+    "recurring-0.2": lambda r: pipeline(r, periodic=0.2),
     "base": lambda r: pipeline(r),
     "escalation-off": lambda r: pipeline(r, escalation=0),
     "point-risk-3e-4": lambda r: pipeline(r, point_risk=3e-4),
