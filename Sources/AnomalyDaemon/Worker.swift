@@ -181,7 +181,7 @@ final class Worker {
       stream: stream.id, timestampMs: entry.timestampMs, values: Array(values),
       expected: workspace.expected, channelError: workspace.channelError, error: result.error,
       errorThreshold: result.errorThreshold, score: result.score, threshold: result.threshold,
-      anomaly: result.anomaly, sequence: stream.nextSequence)
+      anomaly: result.anomaly, reason: result.reason.rawValue, sequence: stream.nextSequence)
     stream.nextSequence += 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
   }

@@ -30,6 +30,22 @@
 /// the previous `suppression` points is halved. The first point of an excursion keeps its
 /// surprise; the points after it, which only repeat it, do not, so a ranking of scores (and a
 /// threshold on them) sees one incident once. Above-threshold decisions use the raw score.
+/// Which evidence gave a point its surprise: what an operator reads first in an event.
+public enum AnomalyReason: String, Sendable, Equatable {
+  /// Still warming up: nothing is scored.
+  case none
+  /// The reconstruction error of this reading (the point tail).
+  case error
+  /// The recent errors on average (the trend tail): a changed shape, more noise.
+  case trend
+  /// One channel's error (the channel tail, streams of several channels).
+  case channel
+  /// A reading beyond the stream's historical range.
+  case range
+  /// A run of exactly repeated readings (a stuck sensor).
+  case stuck
+}
+
 public struct ErrorScorer: Sendable, Equatable {
   public private(set) var point: TailThreshold
   public private(set) var trend: TailThreshold
@@ -91,30 +107,37 @@ public struct ErrorScorer: Sendable, Equatable {
     for i in channelTails.indices { channelTails[i].calibrate() }
   }
 
-  /// Scores one error; returns the reported score, whether the point is above threshold, and
-  /// its surprise `S` (−log10 of its probability, before the onset filter).
+  /// Scores one error; returns the reported score, whether the point is above threshold, its
+  /// surprise `S` (−log10 of its probability, before the onset filter) and which evidence
+  /// gave it.
   /// `largestChannelError` is the largest single channel's error (used by streams of several
   /// channels); `stuckSurprise` the surprise of a run of repeated readings
   /// (`StuckReadingCheck`), 0 when there is none.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0
-  ) -> (score: Double, above: Bool, surprise: Double) {
+  ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
     let channelLog = channelTails.isEmpty ? 0 : channelTails[0].score(largestChannelError)
     let level = alarmSurprise
-    var surprise = -Swift.min(pointLog, trendLog, channelLog) / log(10.0)
+    var (surprise, reason) = (-pointLog / log(10.0), AnomalyReason.error)
+    // The most surprising evidence wins; on a tie, the first in this order.
+    func consider(_ candidate: Double, _ source: AnomalyReason) {
+      if candidate > surprise { (surprise, reason) = (candidate, source) }
+    }
+    consider(-trendLog / log(10.0), .trend)
+    consider(-channelLog / log(10.0), .channel)
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
-    if rangeExcess > 0 { surprise = Swift.max(surprise, level * (1 + rangeExcess)) }
-    surprise = Swift.max(surprise, stuckSurprise)
+    if rangeExcess > 0 { consider(level * (1 + rangeExcess), .range) }
+    consider(stuckSurprise, .stuck)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1
     let above = raw > alarmScore
-    guard suppression > 0 else { return (raw, above, surprise) }
+    guard suppression > 0 else { return (raw, above, surprise, reason) }
     let reported = raw > recentMax ? raw : raw * 0.5
     pushRecentScore(raw)
-    return (reported, above, surprise)
+    return (reported, above, surprise, reason)
   }
 
   private mutating func pushRecentScore(_ score: Double) {

@@ -16,6 +16,8 @@ public struct ScoredSample: Sendable, Equatable {
   public var anomaly: Bool
   /// The stream is still in its warm-up; no alarm can fire.
   public var warmingUp: Bool
+  /// Which evidence gave the point its score (`.none` in warm-up).
+  public var reason: AnomalyReason = .none
 }
 
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
@@ -138,7 +140,7 @@ public final class StreamDetector {
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise)
-      (result.score, result.aboveThreshold) = (scored.score, scored.above)
+      (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident
       // once.

@@ -6,7 +6,7 @@
 ///
 ///     {"stream":"boiler.temp","ts":1700000000000,"values":[95.2],"expected":[71.9],
 ///      "channel_error":[23.3],"error":6.1,"error_threshold":3.2,"score":0.78,
-///      "threshold":0.5,"anomaly":true}
+///      "threshold":0.5,"anomaly":true,"reason":"error"}
 public struct ScoreEvent: Sendable, Equatable {
   public var stream: String
   public var timestampMs: Int64
@@ -18,12 +18,14 @@ public struct ScoreEvent: Sendable, Equatable {
   public var score: Double
   public var threshold: Double
   public var anomaly: Bool
+  /// Which evidence gave the score: error, trend, channel, range, stuck (none in warm-up).
+  public var reason: String
   public var sequence: UInt64
 
   public init(
     stream: String, timestampMs: Int64, values: [Double], expected: [Double],
     channelError: [Double], error: Double, errorThreshold: Double, score: Double,
-    threshold: Double, anomaly: Bool, sequence: UInt64
+    threshold: Double, anomaly: Bool, reason: String = "none", sequence: UInt64
   ) {
     self.stream = stream
     self.timestampMs = timestampMs
@@ -35,6 +37,7 @@ public struct ScoreEvent: Sendable, Equatable {
     self.score = score
     self.threshold = threshold
     self.anomaly = anomaly
+    self.reason = reason
     self.sequence = sequence
   }
 
@@ -55,6 +58,8 @@ public struct ScoreEvent: Sendable, Equatable {
     appendNumber("threshold", threshold, to: &out)
     out.append(contentsOf: #","anomaly":"#.utf8)
     out.append(contentsOf: (anomaly ? "true" : "false").utf8)
+    out.append(contentsOf: #","reason":"#.utf8)
+    JSONText.appendString(reason, to: &out)
     out.append(UInt8(ascii: "}"))
     return out
   }

@@ -86,5 +86,6 @@ final class RangeTests: XCTestCase {
     let result = [11.0].withUnsafeBufferPointer { detector.process($0, workspace) }
     XCTAssertTrue(result.aboveThreshold)
     XCTAssertGreaterThan(result.score, result.threshold)
+    XCTAssertEqual(result.reason, .range)
   }
 }

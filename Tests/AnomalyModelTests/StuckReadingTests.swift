@@ -27,11 +27,15 @@ final class StuckReadingTests: XCTestCase {
   func testFrozenSensorIsReportedOncePerSpell() {
     let spells = [2000..<2200, 4000..<4200]
     let series = sensor(count: 5000, frozen: spells, seed: 21)
-    let found = events(series)
+    let results = detect(series)
+    let found = results.enumerated().filter { $0.element.anomaly }.map(\.offset)
     for spell in spells {
       let inside = found.filter { spell.contains($0) }
       XCTAssertEqual(inside.count, 1, "spell \(spell): events \(found)")
-      if let first = inside.first { XCTAssertLessThan(first - spell.lowerBound, 60, "late: \(found)") }
+      if let first = inside.first {
+        XCTAssertLessThan(first - spell.lowerBound, 60, "late: \(found)")
+        XCTAssertEqual(results[first].reason, .stuck)
+      }
     }
     var off = DetectorConfiguration()
     off.stuckMinimumRun = 0

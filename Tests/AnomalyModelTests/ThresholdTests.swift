@@ -59,6 +59,7 @@ final class ThresholdTests: XCTestCase {
     // hold it back): this is about the score.
     let results = detect(series)
     XCTAssertGreaterThanOrEqual(spikes.filter { results[$0].aboveThreshold }.count, 5)
+    XCTAssertTrue(spikes.contains { results[$0].reason == .channel }, "\(spikes.map { results[$0].reason })")
   }
 
   /// A fit calibrated on a young model's errors (here four times the later ones) comes down

@@ -86,6 +86,7 @@ def assert_the_two_spikes(found):
         assert body["anomaly"] is True
         assert 0 <= body["score"] <= 1 and body["score"] > body["threshold"]
         assert len(body["expected"]) == 1 and len(body["channel_error"]) == 1
+        assert body["reason"] in ("error", "range"), body
 
 
 def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):

@@ -86,11 +86,13 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     plain = replay(tmp_path, text)[1]
     result, explained = replay(tmp_path, text, "--explain")
     assert result.returncode == 0, result.stderr
-    assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up"]
+    assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up", "reason"]
     assert [row[:4] for row in explained] == plain
     body = explained[1:]
     warm = [row[7] for row in body]
     assert warm[:200] == ["1"] * 200 and set(warm[200:]) == {"0"}
+    reasons = [row[8] for row in body]
+    assert set(reasons[:200]) == {"none"} and set(reasons[200:]) <= {"error", "trend", "range", "stuck"}
     assert all(float(row[5]) >= 0 for row in body)
     # After warm-up the reconstruction follows the series: most errors are within the threshold.
     calm = [row for row in body[300:1000] if row[3] == "0"]
@@ -99,6 +101,9 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     assert within > 0.95 * len(calm)
     flagged = [row for row in body if row[3] == "1"]
     assert flagged and all(float(row[5]) > float(row[6]) or float(row[2]) > 0.5 for row in flagged)
+    # The spikes in the series are flagged for their error or for leaving the range.
+    assert {row[8] for row in flagged} <= {"error", "range", "trend"}
+    assert any(row[8] in ("error", "range") for row in flagged)
 
 
 def test_explain_names_one_expected_column_per_channel(tmp_path):
@@ -106,6 +111,6 @@ def test_explain_names_one_expected_column_per_channel(tmp_path):
     result, out = replay(tmp_path, "\n".join(rows) + "\n", "--explain")
     assert result.returncode == 0, result.stderr
     assert out[0][3:] == ["anomaly_score", "is_anomaly", "expected_temp", "expected_pressure", "error",
-                          "error_threshold", "warming_up"]
+                          "error_threshold", "warming_up", "reason"]
     last = out[-1]
     assert abs(float(last[5]) - 20) < 10 and abs(float(last[6]) - 1000) < 10

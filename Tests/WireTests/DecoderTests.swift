@@ -127,11 +127,11 @@ final class ScoreEventTests: XCTestCase {
     let event = ScoreEvent(
       stream: "plant \"7\"/temp", timestampMs: 1_700_000_000_000, values: [95.25], expected: [71.5],
       channelError: [23.75], error: 6.5, errorThreshold: .infinity, score: 0.9999, threshold: 0.999,
-      anomaly: true, sequence: 258)
+      anomaly: true, reason: "stuck", sequence: 258)
     let body = String(decoding: event.encodeBody(), as: UTF8.self)
     XCTAssertEqual(
       body,
-      #"{"stream":"plant \"7\"/temp","ts":1700000000000,"values":[95.25],"expected":[71.5],"channel_error":[23.75],"error":6.5,"error_threshold":null,"score":0.9999,"threshold":0.999,"anomaly":true}"#
+      #"{"stream":"plant \"7\"/temp","ts":1700000000000,"values":[95.25],"expected":[71.5],"channel_error":[23.75],"error":6.5,"error_threshold":null,"score":0.9999,"threshold":0.999,"anomaly":true,"reason":"stuck"}"#
     )
     XCTAssertEqual(event.sequenceFrame, [2, 1, 0, 0, 0, 0, 0, 0])
     let parsed = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
