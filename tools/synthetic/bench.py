@@ -11,8 +11,9 @@ fault, plus a three-channel machine with a spike or a decoupling in one channel 
 all of them, plus a clean file of each kind. Every file goes through `anomalyctl replay`, exactly as in the NAB harness.
 
 Printed, for the detector's own alarms (`is_anomaly`, what a live daemon reports):
-- per fault kind: windows caught (an event inside the window), and the median delay in rows
-  from the fault's first row to the first event;
+- per fault kind: windows caught (an event inside the window), the median delay in rows
+  from the fault's first row to the first event, and which evidence raised those events (the
+  `reason` of `anomalyctl replay --explain`);
 - false events per 10,000 scored rows, on the clean files and on all files (outside windows;
   events after a permanent change such as a level shift count against the detector);
 - NAB's three normalised scores, with the own alarms and with the corpus-optimised threshold
@@ -59,19 +60,21 @@ def write_csv(path: Path, f: corpus.SyntheticFile) -> None:
             w.writerow([ts, *(f"{v:.6g}" for v in row)])
 
 
-def replay(anomalyctl: str, source: Path, extra: list[str]) -> tuple[list[float], list[int]]:
+def replay(anomalyctl: str, source: Path, extra: list[str]) -> tuple[list[float], list[int], list[str]]:
     with tempfile.NamedTemporaryFile(suffix=".csv") as out:
-        subprocess.run([anomalyctl, "replay", "--input", str(source), "--output", out.name, *extra], check=True)
+        subprocess.run([anomalyctl, "replay", "--input", str(source), "--output", out.name, "--explain", *extra],
+                       check=True)
         with open(out.name, newline="") as f:
             rows = list(csv.DictReader(f))
-    return [float(r["anomaly_score"]) for r in rows], [int(r["is_anomaly"]) for r in rows]
+    return ([float(r["anomaly_score"]) for r in rows], [int(r["is_anomaly"]) for r in rows],
+            [r["reason"] for r in rows])
 
 
-def baseline(f: corpus.SyntheticFile) -> tuple[list[float], list[int]]:
+def baseline(f: corpus.SyntheticFile) -> tuple[list[float], list[int], list[str]]:
     # The windowed Gaussian reads one channel; for the machine, the channel with the largest
     # score at each row.
     per_channel = [baselines.windowed_gaussian([row[c] for row in f.values]) for c in range(len(f.columns))]
-    return [max(s[i] for s in per_channel) for i in range(corpus.ROWS)], [0] * corpus.ROWS
+    return [max(s[i] for s in per_channel) for i in range(corpus.ROWS)], [0] * corpus.ROWS, [""] * corpus.ROWS
 
 
 def evaluate(files: list[corpus.SyntheticFile], outputs: dict) -> dict:
@@ -79,11 +82,12 @@ def evaluate(files: list[corpus.SyntheticFile], outputs: dict) -> dict:
     probation = scorer.probationary_length(corpus.ROWS)
     caught: dict[str, list[int]] = {}
     delays: dict[str, list[int]] = {}
+    reasons: dict[str, dict[str, int]] = {}
     false_events = {"clean": 0, "all": 0}
     scored_rows = {"clean": 0, "all": 0}
     scored, alarms = [], []
     for f in files:
-        scores, events = outputs[f.name]
+        scores, events, why = outputs[f.name]
         limits = [a.window for a in f.anomalies]
         inside = [False] * corpus.ROWS
         for start, end in limits:
@@ -94,6 +98,8 @@ def evaluate(files: list[corpus.SyntheticFile], outputs: dict) -> dict:
             caught.setdefault(f.kind, []).append(first is not None)
             if first is not None:
                 delays.setdefault(f.kind, []).append(first - start)
+                kind_reasons = reasons.setdefault(f.kind, {})
+                kind_reasons[why[first]] = kind_reasons.get(why[first], 0) + 1
         outside = sum(1 for i in range(probation, corpus.ROWS) if events[i] and not inside[i])
         rows = sum(1 for i in range(probation, corpus.ROWS) if not inside[i])
         for key in (["clean", "all"] if f.kind == "clean" else ["all"]):
@@ -111,7 +117,8 @@ def evaluate(files: list[corpus.SyntheticFile], outputs: dict) -> dict:
         nab["own"][name] = scorer.normalise(scorer.score_at_threshold(alarms, profile, 0.5), total_windows, profile)
     return {
         "kinds": {k: {"caught": sum(v), "windows": len(v),
-                      "median_delay": statistics.median(delays[k]) if delays.get(k) else None}
+                      "median_delay": statistics.median(delays[k]) if delays.get(k) else None,
+                      "reasons": reasons.get(k, {})}
                   for k, v in caught.items()},
         "false_per_10k": {k: 1e4 * false_events[k] / scored_rows[k] for k in false_events},
         "nab": nab,
@@ -158,13 +165,18 @@ def main() -> int:
     print(f"synthetic sensor-fault corpus, {detector}, corpus seeds {args.seeds}")
     kinds = list(next(iter(results.values()))["kinds"])
     if not args.baseline:
-        print(f"{'fault':16}{'caught':>10}{'median delay (rows)':>22}")
+        print(f"{'fault':16}{'caught':>10}{'median delay (rows)':>22}   caught by (the event's reason)")
         for kind in kinds:
             caught = sum(r["kinds"][kind]["caught"] for r in results.values())
             windows = sum(r["kinds"][kind]["windows"] for r in results.values())
             delays = [r["kinds"][kind]["median_delay"] for r in results.values() if r["kinds"][kind]["median_delay"] is not None]
             delay = f"{statistics.median(delays):g}" if delays else "-"
-            print(f"{kind:16}{caught:>5} / {windows:<3}{delay:>20}")
+            why: dict[str, int] = {}
+            for r in results.values():
+                for reason, n in r["kinds"][kind]["reasons"].items():
+                    why[reason] = why.get(reason, 0) + n
+            by = ", ".join(f"{reason} {n}" for reason, n in sorted(why.items(), key=lambda x: -x[1]))
+            print(f"{kind:16}{caught:>5} / {windows:<3}{delay:>20}   {by}")
         for key, label in (("clean", "clean files"), ("all", "all files, outside windows")):
             rate = statistics.mean(r["false_per_10k"][key] for r in results.values())
             print(f"false events per 10,000 rows, {label}: {rate:.2f}")
