@@ -164,7 +164,9 @@ final class Worker {
     _ result: ScoredSample, stream: StreamState, entry: SampleBatch.Entry,
     values: UnsafeBufferPointer<Double>, mode: DaemonConfiguration.PublishMode
   ) {
-    stream.samples += 1
+    // Wrapping: these counters can come from a state file row or an imported record, which no
+    // checksum covers; a value near 2^64 must not make the increment trap.
+    stream.samples &+= 1
     stream.lastSeenMs = entry.timestampMs
     if entry.timestampMs < stream.lastTimestampMs { counters.timestampsBackwards.add(1) }
     stream.lastTimestampMs = entry.timestampMs
@@ -172,7 +174,7 @@ final class Worker {
     stream.lastError = result.error
     stream.remember(score: result.score)
     if result.anomaly {
-      stream.anomalies += 1
+      stream.anomalies &+= 1
       stream.lastAnomalyMs = entry.timestampMs
       counters.anomalies.add(1)
     }
@@ -182,7 +184,7 @@ final class Worker {
       expected: workspace.expected, channelError: workspace.channelError, error: result.error,
       errorThreshold: result.errorThreshold, score: result.score, threshold: result.threshold,
       anomaly: result.anomaly, reason: result.reason.rawValue, sequence: stream.nextSequence)
-    stream.nextSequence += 1
+    stream.nextSequence &+= 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
   }
 

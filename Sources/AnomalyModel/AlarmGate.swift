@@ -80,8 +80,10 @@ public struct AlarmGate: Sendable, Equatable {
     inRecurringBurst = false
     if burstStarts.count == 3, gap >= cooldown {
       let tolerance = recurringTolerance * Double(gap)
+      // In doubles: restored from a checkpoint, the starts are bounded but their differences'
+      // differences need not fit an Int.
       inRecurringBurst = (1..<3).allSatisfy { i in
-        abs(Double(gap - (burstStarts[i] - burstStarts[i - 1]))) <= tolerance
+        abs(Double(gap) - Double(burstStarts[i] - burstStarts[i - 1])) <= tolerance
       }
     }
     burstStarts.append(clock)
@@ -102,16 +104,16 @@ public struct AlarmGate: Sendable, Equatable {
 
   mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
     inEpisode = try r.readBool()
-    aboveRun = try r.readInt()
-    belowRun = try r.readInt()
-    sinceEvent = try r.readInt()
+    aboveRun = try r.readCounter()
+    belowRun = try r.readCounter()
+    sinceEvent = try r.readCounter()
     eventSurprise = version >= 2 ? try r.readDouble() : 0
     guard !eventSurprise.isNaN else { throw .invalid("gate") }
     guard version >= 3 else { return }
-    clock = try r.readInt()
+    clock = try r.readCounter()
     let count = try r.readInt()
     guard (0...3).contains(count) else { throw .invalid("gate bursts") }
-    burstStarts = try (0..<count).map { _ throws(StateError) in try r.readInt() }
+    burstStarts = try (0..<count).map { _ throws(StateError) in try r.readCounter() }
     inRecurringBurst = try r.readBool()
   }
 }

@@ -58,7 +58,7 @@ extension StreamDetector {
     let channels = try r.readInt()
     guard (1...4096).contains(channels) else { throw .invalid("channel count \(channels)") }
     let detector = StreamDetector(configuration: configuration, channels: channels)
-    detector.samples = try r.read(UInt64.self)
+    detector.samples = UInt64(try r.readCounter())
     try detector.normaliser.decode(from: &r)
     try detector.threshold.decode(from: &r, version: version)
     try detector.gate.decode(from: &r, version: version)

@@ -184,7 +184,7 @@ public struct ErrorScorer: Sendable, Equatable {
     let scores = try r.readDoubles()
     let scoresNext = try r.readInt()
     let maximum = try r.readDouble()
-    let maximumAge = try r.readInt()
+    let maximumAge = try r.readCounter()
     guard errors.count == recentErrors.count, scores.count == recentScores.count,
       (0..<max(1, errors.count)).contains(errorsNext), (0..<max(1, scores.count)).contains(scoresNext)
     else { throw .invalid("scorer windows") }

@@ -65,7 +65,7 @@ public struct RunningNormaliser: Sendable, Equatable {
   mutating func decode(from r: inout StateReader) throws(StateError) {
     let mean = try r.readDoubles(max: 4096)
     let variance = try r.readDoubles(max: 4096)
-    let count = try r.read(UInt64.self)
+    let count = UInt64(try r.readCounter())
     guard restore(mean: mean, variance: variance, count: count) else { throw .invalid("normaliser") }
   }
 }

@@ -81,6 +81,20 @@ public struct StateReader {
     return int
   }
 
+  /// The largest value a per-sample counter may have in a checkpoint: 2^61 below `Int.max`,
+  /// so that 2^61 more increments (73,000 years at a million samples a second) still fit; the
+  /// gate's "no event yet" starts at `Int.max / 2`. A corrupted or crafted checkpoint with a
+  /// larger value is refused: accepting it would make the counter's next increment overflow,
+  /// and trap, inside a worker (found by the state fuzzer).
+  static let counterLimit = Int.max - (1 << 61)
+
+  /// A counter that is incremented per sample: 0 … `counterLimit`.
+  public mutating func readCounter() throws(StateError) -> Int {
+    let value = try readInt()
+    guard (0...StateReader.counterLimit).contains(value) else { throw .invalid("counter \(value) out of range") }
+    return value
+  }
+
   /// A count, bounded so that a corrupted length cannot ask for gigabytes.
   mutating func readCount(max: Int) throws(StateError) -> Int {
     let count = Int(try read(UInt32.self))

@@ -174,7 +174,7 @@ extension StuckReadingCheck {
       var ch = Channel()
       ch.last = try r.readDouble()
       ch.hasLast = try r.readBool()
-      ch.run = try r.readInt()
+      ch.run = try r.readCounter()
       ch.runAlarmed = try r.readBool()
       ch.longestRun = try r.readDouble()
       ch.startChances = try r.readDouble()
@@ -184,7 +184,7 @@ extension StuckReadingCheck {
       ch.plateauValues = try r.readDoubles(max: StuckReadingCheck.plateauMemory)
       ch.plateauRuns = try r.readDoubles(max: StuckReadingCheck.plateauMemory)
       let counts = [ch.longestRun, ch.startChances, ch.starts, ch.continueChances, ch.continues] + ch.plateauRuns
-      guard ch.run >= 0, counts.allSatisfy({ $0 >= 0 && $0.isFinite }),
+      guard counts.allSatisfy({ $0 >= 0 && $0.isFinite }),
         ch.plateauValues.count == ch.plateauRuns.count,
         ch.starts <= ch.startChances, ch.continues <= ch.continueChances
       else { throw .invalid("stuck-reading counts") }

@@ -187,7 +187,7 @@ public struct TailThreshold: Sendable, Equatable {
   /// Version 1 and 2 states have no run count (their configuration has catch-up off).
   mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
     warmupErrors = try r.readFloats(max: 10_000_000)
-    sinceRefit = try r.readInt()
+    sinceRefit = try r.readCounter()
     isCalibrated = try r.readBool()
     tailStart = try r.readDouble()
     shape = try r.readDouble()
@@ -197,9 +197,9 @@ public struct TailThreshold: Sendable, Equatable {
     excessMean = try r.readDouble()
     excessSquareMean = try r.readDouble()
     errorMean = try r.readDouble()
-    belowRun = version >= 3 ? try r.readInt() : 0
+    belowRun = version >= 3 ? try r.readCounter() : 0
     guard [tailStart, shape, scale, tailFraction, excessMean, excessSquareMean, errorMean].allSatisfy(\.isFinite),
-      !alarmError.isNaN, belowRun >= 0
+      !alarmError.isNaN
     else { throw .invalid("threshold") }
   }
 }

@@ -138,6 +138,29 @@ final class StateTests: XCTestCase {
     return out.bytes
   }
 
+  /// A sample count near 2^64 behind a valid checksum would make the next sample's increment
+  /// trap inside a worker (the state fuzzer found it): such a checkpoint is refused.
+  func testCountersThatWouldOverflowAreRefused() throws {
+    let detector = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    for values in makeSeries(50, channels: 1) {
+      _ = values.withUnsafeBufferPointer { detector.process($0, DetectorWorkspace()) }
+    }
+    var payload = Array(detector.encodeState().dropFirst(10).dropLast(4))
+    var w = StateWriter()
+    detector.configuration.encode(into: &w)
+    let samplesAt = w.bytes.count + 8
+    for i in 0..<8 { payload[samplesAt + i] = 0xFF }
+    var blob = StateWriter()
+    for b in Array("ADST".utf8) { blob.write(b) }
+    blob.write(StreamDetector.stateVersion)
+    blob.write(UInt32(payload.count))
+    for b in payload { blob.write(b) }
+    blob.write(CRC32.checksum(payload[...]))
+    XCTAssertThrowsError(try StreamDetector.decodeState(blob.bytes)) { error in
+      XCTAssertTrue("\(error)".contains("out of range"), "\(error)")
+    }
+  }
+
   /// Mutations behind a valid checksum reach the field parsers: none may trap.
   func testMutatedPayloadsNeverCrash() {
     let detector = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
