@@ -212,6 +212,8 @@ extension Daemon {
         ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
         ("last_score", .double(s.lastScore)),
         ("last_error", .double(s.lastError)),
+        ("last_reason", .text(s.lastReason)),
+        ("repeat_run", .int(Int64(s.repeatRun))),
         ("threshold", .double(s.threshold)),
         ("error_threshold", .double(s.errorThreshold)),
         ("mean", .text(s.mean.map { String($0) }.joined(separator: ","))),

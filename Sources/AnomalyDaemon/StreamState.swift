@@ -11,6 +11,8 @@ final class StreamState {
   var lastAnomalyMs: Int64 = 0
   var lastScore = 0.0
   var lastError = 0.0
+  /// Which evidence gave the last score (see `AnomalyReason`).
+  var lastReason = AnomalyReason.none
   /// Set on every sample; cleared as the eviction clock passes (second-chance LRU).
   var referenced = true
   /// Where this stream sits in its worker's dirty list (changed since the last checkpoint),
@@ -50,7 +52,8 @@ final class StreamState {
     StreamSummary(
       id: id, channels: detector.channels, samples: samples, anomalies: anomalies,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
-      lastError: lastError, warmingUp: detector.isWarmingUp,
+      lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
+      warmingUp: detector.isWarmingUp,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
       recentScores: recentScoresInOrder,
       mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
@@ -67,6 +70,9 @@ struct StreamSummary: Sendable {
   var lastAnomalyMs: Int64
   var lastScore: Double
   var lastError: Double
+  var lastReason: String
+  /// Readings in a row that repeated the one before, on the channel with the longest such run.
+  var repeatRun: Int
   var warmingUp: Bool
   var threshold: Double
   var errorThreshold: Double

@@ -172,6 +172,7 @@ final class Worker {
     stream.lastTimestampMs = entry.timestampMs
     stream.lastScore = result.score
     stream.lastError = result.error
+    stream.lastReason = result.reason
     stream.remember(score: result.score)
     if result.anomaly {
       stream.anomalies &+= 1

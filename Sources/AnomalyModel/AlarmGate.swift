@@ -31,7 +31,7 @@ public struct AlarmGate: Sendable, Equatable {
   private var sinceEvent = Int.max / 2
   /// The surprise of the point that raised the last event.
   public private(set) var eventSurprise = 0.0
-  /// Points seen, and where the last three bursts started (oldest first).
+  /// Points seen while the rule is on, and where the last three bursts started (oldest first).
   private var clock = 0
   private var burstStarts: [Int] = []
   /// The current (or last) burst repeats the rhythm of the ones before it.

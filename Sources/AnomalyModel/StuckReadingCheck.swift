@@ -86,7 +86,7 @@ public struct StuckReadingCheck: Sendable, Equatable {
     return Swift.min(surprise, alarmLevel + 0.5)
   }
 
-  /// The longest current run over the channels (for `info stream` and tests).
+  /// The longest current run of repeats over the channels (`anomalyctl stream` shows it).
   public var currentRun: Int { channels.map(\.run).max() ?? 0 }
 }
 

@@ -113,6 +113,8 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert all(s["samples"] == LENGTH and s["anomalies"] == 2 for s in streams)
     detail = daemon.ctl("stream", "py.sine").stdout
     assert "samples:1600" in detail and "anomalies:2" in detail
+    # Why the last point scored as it did, and the current run of repeated readings.
+    assert "last_reason:" in detail and "last_reason:none" not in detail and "repeat_run:0" in detail
     pub.close()
     sub.close()
 
