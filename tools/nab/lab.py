@@ -183,12 +183,13 @@ def stuck_surprises(values, level, minimum_run=3, learning_factor=0.1, warmup=20
 
 
 def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
-             recovery=10, escalation=1.0, stuck_min_run=3, periodic=0.1, point_risk=None, point_transform=None, extra_logs=(), record=0,
+             recovery=10, escalation=1.0, stuck_min_run=3, periodic=0.1, point_risk=None, trend_risk=None, point_transform=None, extra_logs=(), record=0,
              recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
-    point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=risk, early=early_tails)
+    point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=trend_risk or risk, early=early_tails)
     point_level, level = -math.log10(point_risk or risk), -math.log10(risk)
+    trend_level = -math.log10(trend_risk or risk)
     transform = point_transform or (lambda e: e)
     ring, ring_next, ring_sum = [0.0] * smoothing, 0, 0.0
     recent = []
@@ -220,7 +221,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
             ring_sum += e - ring[ring_next]
             ring[ring_next], ring_next = e, (ring_next + 1) % smoothing
             trend_log = trend.score(max(0.0, ring_sum / smoothing))
-            candidates = [(-point_log / LN10 * level / point_level, "point"), (-trend_log / LN10, "trend")]
+            candidates = [(-point_log / LN10 * level / point_level, "point"), (-trend_log / LN10 * level / trend_level, "trend")]
             if recalibrate:
                 corrected = []
                 for surprise_of, name in candidates:
@@ -430,6 +431,9 @@ def with_error(row, error):
 
 
 VARIANTS = {
+    "trend-risk-3e-4": lambda r: pipeline(r, trend_risk=3e-4),
+    "trend-risk-1e-4": lambda r: pipeline(r, trend_risk=1e-4),
+    "trend-risk-3e-3": lambda r: pipeline(r, trend_risk=3e-3),
     "recurring-off": lambda r: pipeline(r, periodic=0.0),
     "recurring-0.05": lambda r: pipeline(r, periodic=0.05),
     "recurring-0.2": lambda r: pipeline(r, periodic=0.2),
