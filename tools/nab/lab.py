@@ -431,6 +431,9 @@ def with_error(row, error):
 
 
 VARIANTS = {
+    "risk-1.5e-3": lambda r: pipeline(r, risk=1.5e-3),
+    "risk-2e-3": lambda r: pipeline(r, risk=2e-3),
+    "risk-7e-4": lambda r: pipeline(r, risk=7e-4),
     "trend-risk-3e-4": lambda r: pipeline(r, trend_risk=3e-4),
     "trend-risk-1e-4": lambda r: pipeline(r, trend_risk=1e-4),
     "trend-risk-3e-3": lambda r: pipeline(r, trend_risk=3e-3),
