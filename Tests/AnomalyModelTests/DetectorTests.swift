@@ -15,6 +15,20 @@ func detect(_ series: [[Double]], configuration: DetectorConfiguration = Detecto
   return series.map { values in values.withUnsafeBufferPointer { detector.process($0, workspace) } }
 }
 
+/// Feeds `series` to both detectors and checks they score every sample identically: a restored
+/// detector continues exactly as the one it was saved from.
+func assertContinueIdentically(
+  _ original: StreamDetector, _ restored: StreamDetector, on series: ArraySlice<[Double]>,
+  file: StaticString = #filePath, line: UInt = #line
+) {
+  let (first, second) = (DetectorWorkspace(), DetectorWorkspace())
+  for values in series {
+    let a = values.withUnsafeBufferPointer { original.process($0, first) }
+    let b = values.withUnsafeBufferPointer { restored.process($0, second) }
+    XCTAssertEqual(a, b, file: file, line: line)
+  }
+}
+
 final class DetectorTests: XCTestCase {
   func testSameInputAndSeedGiveIdenticalOutput() {
     var rng = SplitMix64(seed: 1)

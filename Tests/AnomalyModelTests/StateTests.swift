@@ -17,12 +17,7 @@ final class StateTests: XCTestCase {
     let blob = original.encodeState()
     let restored = try StreamDetector.decodeState(blob)
     XCTAssertEqual(restored.encodeState(), blob)
-    let other = DetectorWorkspace()
-    for values in series[700...] {
-      let a = values.withUnsafeBufferPointer { original.process($0, workspace) }
-      let b = values.withUnsafeBufferPointer { restored.process($0, other) }
-      XCTAssertEqual(a, b)
-    }
+    assertContinueIdentically(original, restored, on: series[700...])
   }
 
   func testWarmingUpStateRoundTrips() throws {
@@ -86,12 +81,7 @@ final class StateTests: XCTestCase {
     let restored = try StreamDetector.decodeState(olderState(original, version: version))
     XCTAssertEqual(restored.configuration, configuration)
     XCTAssertEqual(restored.gate, original.gate)
-    let other = DetectorWorkspace()
-    for values in series[600...] {
-      let a = values.withUnsafeBufferPointer { original.process($0, workspace) }
-      let b = values.withUnsafeBufferPointer { restored.process($0, other) }
-      XCTAssertEqual(a, b)
-    }
+    assertContinueIdentically(original, restored, on: series[600...])
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields

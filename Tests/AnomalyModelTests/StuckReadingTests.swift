@@ -73,12 +73,7 @@ final class StuckReadingTests: XCTestCase {
     XCTAssertEqual(original.stuck.currentRun, 9)
     let restored = try StreamDetector.decodeState(original.encodeState())
     XCTAssertEqual(restored.stuck, original.stuck)
-    let other = DetectorWorkspace()
-    for values in series[2010...] {
-      let a = values.withUnsafeBufferPointer { original.process($0, workspace) }
-      let b = values.withUnsafeBufferPointer { restored.process($0, other) }
-      XCTAssertEqual(a, b)
-    }
+    assertContinueIdentically(original, restored, on: series[2010...])
   }
 
   func testEveryChannelIsWatched() {
