@@ -53,7 +53,6 @@ public struct ErrorScorer: Sendable, Equatable {
   /// format version 2 checkpoint, which predates it). An array rather than an optional, which
   /// would keep a whole tail's bytes inline in every univariate stream.
   private var channelTails: [TailThreshold]
-  public var channel: TailThreshold? { channelTails.first }
   public let smoothing: Int
   public let suppression: Int
   private var recentErrors: [Double]

@@ -67,9 +67,11 @@ public final class StreamDetector {
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
-    stuck = StuckReadingCheck(
-      channels: channels, minimumRun: configuration.stuckMinimumRun,
-      learningFactor: configuration.anomalyLearningFactor)
+    stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
+  }
+
+  private static func makeStuckCheck(_ c: DetectorConfiguration, channels: Int) -> StuckReadingCheck {
+    StuckReadingCheck(channels: channels, minimumRun: c.stuckMinimumRun, learningFactor: c.anomalyLearningFactor)
   }
 
   private static func makeGate(_ c: DetectorConfiguration) -> AlarmGate {
@@ -86,9 +88,7 @@ public final class StreamDetector {
     gate = StreamDetector.makeGate(configuration)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
-    stuck = StuckReadingCheck(
-      channels: channels, minimumRun: configuration.stuckMinimumRun,
-      learningFactor: configuration.anomalyLearningFactor)
+    stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
     samples = 0
   }
 
