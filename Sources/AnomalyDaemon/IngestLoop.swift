@@ -129,8 +129,16 @@ final class IngestLoop {
 
   private func validStreamID(_ topic: UnsafeRawBufferPointer) -> String? {
     for b in topic where b < 0x20 || b == 0x7F { return nil }
-    // Validates and copies in one pass (nil for ill-formed UTF-8).
-    return String(validating: topic, as: UTF8.self)
+    var iterator = topic.makeIterator()
+    var decoder = UTF8()
+    loop: while true {
+      switch decoder.decode(&iterator) {
+      case .scalarValue: continue
+      case .emptyInput: break loop
+      case .error: return nil
+      }
+    }
+    return String(decoding: topic, as: UTF8.self)
   }
 
   private func flushAll() {
