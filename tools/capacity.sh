@@ -11,6 +11,7 @@
 #   STREAMS=10 tools/capacity.sh …       spread the load over 10 streams instead of 1,000
 #   CPU=1 tools/capacity.sh 0 5 600000   also print where the CPU went: the generator and each
 #                                        daemon thread, in cores (CPU seconds / wall seconds)
+#   BIN=/tmp/a tools/capacity.sh …       use the binaries in /tmp/a instead of building
 set -euo pipefail
 cd "$(dirname "$0")/.."
 batch=${1:-0}
@@ -18,8 +19,15 @@ seconds=${2:-5}
 shift $(( $# >= 2 ? 2 : $# ))
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(300000 450000 600000 750000 900000)
-for p in anomalyd anomalyctl anomalyd-loadgen; do swift build -c release --product $p >/dev/null 2>&1; done
-bin=.build/release
+# BIN=DIR runs the binaries in DIR as they are (anomalyd, anomalyctl, anomalyd-loadgen), to
+# compare two builds side by side; otherwise the release build is brought up to date first
+# (which also replaces any binary copied into .build/release by hand).
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  for p in anomalyd anomalyctl anomalyd-loadgen; do swift build -c release --product $p >/dev/null 2>&1; done
+  bin=.build/release
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
