@@ -2,7 +2,6 @@
 Uses the built anomalyctl (debug in CI, about half a minute on two cores)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,17 +16,14 @@ pytestmark = pytest.mark.skipif(
     reason=f"NAB corpus not found at {NAB}; this test needs ../shared/datasets/nab",
 )
 
-
-def bin_dir() -> str:
-    return os.environ.get("ANOMALYD_BIN_DIR") or subprocess.run(
-        ["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
+sys.path.insert(0, str(REPO / "tools" / "nab"))
+from binaries import built_binary_dir  # noqa: E402
 
 
 def test_nab_scores_stay_above_the_floor(tmp_path):
     summary = tmp_path / "summary.json"
     subprocess.run(
-        [sys.executable, str(REPO / "tools/nab/run.py"), "--anomalyctl", str(Path(bin_dir()) / "anomalyctl"),
+        [sys.executable, str(REPO / "tools/nab/run.py"), "--anomalyctl", str(built_binary_dir() / "anomalyctl"),
          "--out", str(tmp_path / "nab"), "--no-plots", "--json", str(summary)],
         check=True, capture_output=True, timeout=600,
     )
@@ -44,7 +40,7 @@ def test_scoring_lab_replicates_the_daemon(tmp_path):
     scoring; its figures mean something only while that copy gives the daemon's scores."""
     result = subprocess.run(
         [sys.executable, str(REPO / "tools/nab/lab.py"), "--check", "--anomalyctl",
-         str(Path(bin_dir()) / "anomalyctl"), "--out", str(tmp_path / "explain")],
+         str(built_binary_dir() / "anomalyctl"), "--out", str(tmp_path / "explain")],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -3,24 +3,19 @@ change tuned on NAB cannot quietly lose a kind of fault NAB hardly has. Needs no
 the corpus is generated from a seed. Uses the built anomalyctl (debug in CI)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def bin_dir() -> str:
-    return os.environ.get("ANOMALYD_BIN_DIR") or subprocess.run(
-        ["swift", "build", "--show-bin-path"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
+sys.path.insert(0, str(REPO / "tools" / "nab"))
+from binaries import built_binary_dir  # noqa: E402
 
 
 def test_synthetic_faults_are_caught(tmp_path):
     summary = tmp_path / "summary.json"
     subprocess.run(
-        [sys.executable, str(REPO / "tools/synthetic/bench.py"), "--anomalyctl", str(Path(bin_dir()) / "anomalyctl"),
+        [sys.executable, str(REPO / "tools/synthetic/bench.py"), "--anomalyctl", str(built_binary_dir() / "anomalyctl"),
          "--out", str(tmp_path / "synthetic"), "--seeds", "1", "--json", str(summary)],
         check=True, capture_output=True, timeout=600,
     )

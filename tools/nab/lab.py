@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import binaries  # noqa: E402
 import scorer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -479,9 +480,7 @@ VARIANTS = {
 
 def explain_all(nab: Path, out: Path, settings: list[str] = (), anomalyctl: str | None = None) -> dict:
     if anomalyctl is None:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "anomalyctl"], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        anomalyctl = str(REPO / ".build" / "release" / "anomalyctl")
+        anomalyctl = binaries.release_binary()
     windows = json.loads((nab / "labels" / "combined_windows.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
 

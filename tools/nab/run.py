@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import baselines  # noqa: E402
+import binaries  # noqa: E402
 import plots  # noqa: E402
 import scorer  # noqa: E402
 
@@ -79,9 +80,7 @@ def main() -> int:
     detector = args.label or ("baselineGaussian" if args.baseline else "anomalyd")
     anomalyctl = args.anomalyctl
     if not args.baseline and anomalyctl is None:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "anomalyctl"], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        anomalyctl = str(REPO / ".build" / "release" / "anomalyctl")
+        anomalyctl = binaries.release_binary()
     extra = (["--config", args.config] if args.config else []) + [x for s in args.set for x in ("--set", s)]
 
     windows = json.loads((args.nab / "labels" / "combined_windows.json").read_text())

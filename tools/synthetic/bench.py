@@ -39,6 +39,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "tools" / "nab"))
 import baselines  # noqa: E402
+import binaries  # noqa: E402
 import corpus  # noqa: E402
 import scorer  # noqa: E402
 
@@ -154,9 +155,7 @@ def main() -> int:
 
     anomalyctl = args.anomalyctl
     if not args.baseline and anomalyctl is None:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "anomalyctl"], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        anomalyctl = str(REPO / ".build" / "release" / "anomalyctl")
+        anomalyctl = binaries.release_binary()
     extra = [x for s in args.set for x in ("--set", s)]
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {seed: run_seed(seed, args, anomalyctl, extra) for seed in seeds}
