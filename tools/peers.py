@@ -4,7 +4,7 @@
     pip install numpy river      # once
     tools/peers.py [--points 20000]
 
-- numpy: the same model as anomalyd's default (GRU 16, attention 8 over a 32-step window,
+- numpy: the same model as anomalyd's default (GRU 8, attention 8 over a 32-step window,
   univariate), one step per point: forward, error, and an SGD step on the read-out and the
   attention gain (a partial backward pass: cheaper than anomalyd's, which trains everything).
 - river: HalfSpaceTrees with a MinMaxScaler, score_one + learn_one per point.
@@ -30,7 +30,7 @@ def series(n):
 
 
 def numpy_model(values):
-    H, D, W, C = 16, 8, 32, 1
+    H, D, W, C = 8, 8, 32, 1
     rng = np.random.default_rng(42)
     u = lambda *shape, s=1.0: (rng.uniform(-1, 1, shape) * s).astype(np.float32)
     Wx, Uzr, Un, b = u(3 * H, C), u(2 * H, H, s=0.25), u(H, H, s=0.25), np.zeros(3 * H, np.float32)

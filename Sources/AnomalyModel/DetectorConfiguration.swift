@@ -4,7 +4,7 @@
 /// `[detector]` section of the config file (see config/anomalyd.toml for each key's meaning).
 public struct DetectorConfiguration: Sendable, Equatable {
   /// GRU hidden state size (H).
-  public var hidden = 16
+  public var hidden = 8
   /// Query/key size of the attention (D).
   public var attentionDim = 8
   /// How many recent steps the attention can look back over (W).
