@@ -145,7 +145,10 @@ extension Daemon {
           "model",
           [
             ("model", .text("GRU + scaled dot-product attention over a sliding window")),
+            // As configured (0 = automatic), then what a new stream of one or several channels gets.
             ("hidden", .int(Int64(d.hidden))),
+            ("hidden_one_channel", .int(Int64(d.hiddenSize(channels: 1)))),
+            ("hidden_several_channels", .int(Int64(d.hiddenSize(channels: 2)))),
             ("attention_dim", .int(Int64(d.attentionDim))),
             ("window", .int(Int64(d.window))),
             ("parameters_per_univariate_stream", .int(Int64(d.modelShape(channels: 1).parameterCount))),

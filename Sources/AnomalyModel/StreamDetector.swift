@@ -57,8 +57,13 @@ public final class StreamDetector {
   /// Samples processed since the detector was created or reset.
   public internal(set) var samples: UInt64 = 0
 
+  /// An automatic `hidden` (0) is fixed here to the size the channel count gives, so the
+  /// stream's saved configuration names its model's real size and a restore never depends on
+  /// the rule that chose it.
   public init(configuration: DetectorConfiguration, channels: Int) {
-    self.configuration = configuration
+    var resolved = configuration
+    resolved.hidden = configuration.hiddenSize(channels: channels)
+    self.configuration = resolved
     self.channels = channels
     model = GRUAttentionModel(
       shape: configuration.modelShape(channels: channels), seed: configuration.seed)

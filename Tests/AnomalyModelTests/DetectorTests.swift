@@ -41,6 +41,28 @@ final class DetectorTests: XCTestCase {
 
   /// The reconstruction of x_t is fixed before x_t is seen: two detectors in the same state
   /// that are then given different values report the same expected value.
+  /// `hidden = 0` (the default) sizes the model from the channel count, and the detector keeps
+  /// the size it chose: its checkpoint names the model it holds, whatever the rule becomes. A
+  /// size set by hand wins.
+  func testAutomaticHiddenSizeFollowsTheChannelCount() throws {
+    let automatic = DetectorConfiguration()
+    XCTAssertEqual(automatic.hidden, 0)
+    XCTAssertNil(automatic.validationError())
+    for (channels, expected) in [(1, 8), (2, 16), (12, 16)] {
+      let detector = StreamDetector(configuration: automatic, channels: channels)
+      XCTAssertEqual(detector.model.shape.hidden, expected)
+      XCTAssertEqual(detector.configuration.hidden, expected)
+      let restored = try StreamDetector.decodeState(detector.encodeState())
+      XCTAssertEqual(restored.configuration.hidden, expected)
+      XCTAssertEqual(restored.model.shape, detector.model.shape)
+    }
+    var fixed = automatic
+    fixed.hidden = 12
+    XCTAssertEqual(StreamDetector(configuration: fixed, channels: 3).model.shape.hidden, 12)
+    fixed.hidden = -1
+    XCTAssertEqual(fixed.validationError()?.key, "hidden")
+  }
+
   func testReconstructionCannotSeeTheValueItScores() {
     var rng = SplitMix64(seed: 5)
     let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }

@@ -79,7 +79,7 @@ final class StateTests: XCTestCase {
     let workspace = DetectorWorkspace()
     for values in series[..<600] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
     let restored = try StreamDetector.decodeState(olderState(original, version: version))
-    XCTAssertEqual(restored.configuration, configuration)
+    XCTAssertEqual(restored.configuration, original.configuration)
     XCTAssertEqual(restored.gate, original.gate)
     assertContinueIdentically(original, restored, on: series[600...])
   }

@@ -203,10 +203,20 @@ def _onsets(rng: random.Random, kind: str) -> list[Anomaly]:
     return out
 
 
-def _multivariate(rng: random.Random, faults: list[Anomaly]) -> list[list[float]]:
-    """Three channels driven by one latent process (a daily load plus an AR(1) term), as
-    readings of one machine are: a temperature, a current, a vibration level."""
-    gains, offsets, noise = (1.0, 0.6, -0.8), (20.0, 5.0, 40.0), (0.2, 0.15, 0.25)
+MACHINE_GAINS = (1.0, 0.6, -0.8, 0.9, -0.5, 1.2)
+MACHINE_OFFSETS = (20.0, 5.0, 40.0, 10.0, 60.0, 30.0)
+MACHINE_NOISE = (0.2, 0.15, 0.25, 0.3, 0.1, 0.2)
+
+
+def machine_rows(rng: random.Random, faults: list[Anomaly], channels: int = 3) -> list[list[float]]:
+    """Channels driven by one latent process (a daily load plus an AR(1) term), as readings of
+    one machine are: a temperature, a current, a vibration level, ... The corpus's machine has
+    three; `tools/synthetic/channels.py` asks for more (each channel's gain, offset and noise
+    repeat every six). Channel 1 is the one that decouples, channel 2 the one that spikes."""
+    def per_channel(values: tuple[float, ...]) -> list[float]:
+        return [values[c % len(values)] for c in range(channels)]
+
+    gains, offsets, noise = per_channel(MACHINE_GAINS), per_channel(MACHINE_OFFSETS), per_channel(MACHINE_NOISE)
     phase = rng.uniform(0, 2 * math.pi)
     z, detached, rows = 0.0, 0.0, []
     decoupled = [False] * ROWS
@@ -230,7 +240,7 @@ def _multivariate(rng: random.Random, faults: list[Anomaly]) -> list[list[float]
         detached = 0.95 * detached + rng.gauss(0, 0.3)
         other = 2 * math.sin(2 * math.pi * (t + DAY // 2) / DAY + phase) + detached
         row = []
-        for c in range(3):
+        for c in range(channels):
             source = other if (c == 1 and decoupled[t]) else latent
             row.append(offsets[c] + gains[c] * source + rng.gauss(0, noise[c]))
         rows.append(row)
@@ -253,7 +263,7 @@ def build(seed: int) -> list[SyntheticFile]:
             files.append(SyntheticFile(f"{base}/{kind}", base, kind, ["value"], [[v] for v in values], faults))
     for kind in ("clean", *MULTIVARIATE_KINDS):
         faults = [] if kind == "clean" else _onsets(rng, kind)
-        rows = _multivariate(random.Random(rng.getrandbits(64)), faults)
+        rows = machine_rows(random.Random(rng.getrandbits(64)), faults)
         files.append(SyntheticFile(f"machine/{kind}", "machine", kind, ["temperature", "current", "vibration"],
                                    rows, faults))
     return files
