@@ -208,6 +208,7 @@ extension Daemon {
       [
         ("id", .text(s.id)),
         ("channels", .int(Int64(s.channels))),
+        ("hidden", .int(Int64(s.hidden))),
         ("samples", .uint(s.samples)),
         ("anomalies", .uint(s.anomalies)),
         ("warming_up", .bool(s.warmingUp)),

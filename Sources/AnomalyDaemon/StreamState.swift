@@ -50,7 +50,8 @@ final class StreamState {
 
   func summary() -> StreamSummary {
     StreamSummary(
-      id: id, channels: detector.channels, samples: samples, anomalies: anomalies,
+      id: id, channels: detector.channels, hidden: detector.model.shape.hidden, samples: samples,
+      anomalies: anomalies,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
       warmingUp: detector.isWarmingUp,
@@ -64,6 +65,9 @@ final class StreamState {
 struct StreamSummary: Sendable {
   var id: String
   var channels: Int
+  /// The size of the stream's GRU state: fixed when the stream was created (the automatic
+  /// size follows its channel count), kept across restarts.
+  var hidden: Int
   var samples: UInt64
   var anomalies: UInt64
   var lastSeenMs: Int64
