@@ -11,6 +11,7 @@ NAB = REPO.parent / "shared" / "datasets" / "nab"
 sys.path.insert(0, str(REPO / "tools" / "nab"))
 
 import baselines  # noqa: E402
+import compare  # noqa: E402
 import scorer  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -71,3 +72,18 @@ def test_our_windowed_gaussian_baseline_lands_near_nab():
         files.append(scorer.prepare_file(key, timestamps, baselines.windowed_gaussian(values), windows[key]))
     _, raw = scorer.optimise_threshold(files, profiles["standard"])
     assert scorer.normalise(raw, 116, profiles["standard"]) == pytest.approx(39.6, abs=1.5)
+
+
+def test_file_by_file_breakdown_adds_up_to_the_corpus_score():
+    """tools/nab/compare.py's per-file credits and false-positive costs sum to the optimised raw
+    score, and every window is either caught (positive credit) or missed (−1)."""
+    profile = scorer.load_profiles(NAB / "config" / "profiles.json")["standard"]
+    files = scorer.load_corpus(NAB / "results", "numenta", NAB / "labels" / "combined_windows.json")
+    threshold, raw, per_file = compare.per_file(files, profile)
+    assert threshold == scorer.optimise_threshold(files, profile)[0]
+    total = sum(sum(credits) + cost for credits, _, cost in per_file.values())
+    assert total == pytest.approx(raw, abs=1e-9)
+    credits = [c for cs, _, _ in per_file.values() for c in cs]
+    assert len(credits) == 116
+    assert all(c == -1.0 or 0 < c <= 1.0 for c in credits)
+    assert sum(1 for c in credits if c > 0) == 96
