@@ -3,9 +3,9 @@
 // The model's matrices are stored row by row, each row `cols` long. Calling a vector kernel
 // per row reloads the accumulator and pays the loop set-up for every 8- or 16-float row; these
 // keep the running sum (or the shared vector) in registers for the row lengths the model uses
-// (8 and 16 with the default sizes, 32 and 48 with hidden 16, 1 for a univariate read-out).
-// The 3H-long rows of the GRU's input weights take the general path: one row per channel,
-// and a case of their own for H = 8 measured no faster.
+// (8, 16, 32 and 48 with the default sizes: hidden 8 for one channel, 16 for several; 1 for a
+// univariate read-out). With hidden 8 the GRU's input weights have 24-long rows, which take the
+// general path: one row per channel, and a case of their own measured no faster.
 
 extension Kernels {
   @inlinable @inline(__always)

@@ -65,14 +65,13 @@ public final class StreamDetector {
     resolved.hidden = configuration.hiddenSize(channels: channels)
     self.configuration = resolved
     self.channels = channels
-    model = GRUAttentionModel(
-      shape: configuration.modelShape(channels: channels), seed: configuration.seed)
-    normaliser = RunningNormaliser(channels: channels, minimumRate: configuration.normaliserRate)
-    threshold = ErrorScorer(configuration: configuration, channels: channels)
-    gate = StreamDetector.makeGate(configuration)
+    model = GRUAttentionModel(shape: resolved.modelShape(channels: channels), seed: resolved.seed)
+    normaliser = RunningNormaliser(channels: channels, minimumRate: resolved.normaliserRate)
+    threshold = ErrorScorer(configuration: resolved, channels: channels)
+    gate = StreamDetector.makeGate(resolved)
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
-    stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
+    stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
   }
 
   private static func makeStuckCheck(_ c: DetectorConfiguration, channels: Int) -> StuckReadingCheck {
