@@ -45,7 +45,7 @@ public final class Daemon: Sendable {
   /// with persistence on; set at start, a reload cannot change it).
   let keepsEvictedState = Atomic<Bool>(false)
   /// Periodic checkpoints are pushed regardless of this capacity; it bounds the states of
-  /// evicted streams in flight to the state file (`keep_evicted_state`), about 5 KB each.
+  /// evicted streams in flight to the state file (`keep_evicted_state`), about 9 KB each.
   private let checkpointQueue = BlockingQueue<[CheckpointChange]>(capacity: 16_384)
   private let checkpointerStop = StopFlag()
   private let lastCheckpointRequest = Mutex(ProcessInfo.processInfo.systemUptime)

@@ -69,6 +69,12 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// (within this fraction of the interval) is a rhythm, a daily job, and raises no event
   /// unless it escalates (0 turns it off).
   public var alarmRecurringTolerance = 0.1
+  /// Readings per block of the slow scale (`SlowScale`): the stream's block means get a model
+  /// and a tail of their own, for changes too spread out for single readings (0 turns it off).
+  public var slowBlock = 24
+  /// Blocks the slow scale learns from before it scores (its tail is fitted on the last three
+  /// quarters of them).
+  public var slowWarmup = 50
 
   public init() {}
 
@@ -126,6 +132,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(alarmRecurringTolerance >= 0 && alarmRecurringTolerance <= 0.5) {
       return ("alarm_recurring_tolerance", "must be between 0 and 0.5")
     }
+    if slowBlock != 0 && !(2...100_000).contains(slowBlock) {
+      return ("slow_block", "must be 0 (off) or between 2 and 100000")
+    }
+    if !(16...10_000_000).contains(slowWarmup) { return ("slow_warmup", "must be between 16 and 10000000") }
     return nil
   }
 

@@ -1,8 +1,9 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (3; 2, without the stuck-sensor check, the threshold's catch-up
-///             and recurring bursts, and 1, also without alarm escalation, are still read)
+///     u16     format version (4; 3, without the slow scale, 2, also without the stuck-sensor
+///             check, the threshold's catch-up and recurring bursts, and 1, also without alarm
+///             escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
 ///     u32     CRC-32 of the payload
@@ -10,7 +11,7 @@
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 3
+  public static let stateVersion: UInt16 = 4
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -29,6 +30,8 @@ extension StreamDetector {
     payload.write(book.windowNext)
     payload.write(book.hasStep)
     payload.write(UnsafeBufferPointer(model.rawStorage))
+    payload.write(slow != nil)
+    slow?.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -79,6 +82,11 @@ extension StreamDetector {
     guard detector.model.restoreBookkeeping(windowCount: windowCount, windowNext: windowNext, hasStep: hasStep) else {
       throw .invalid("window bookkeeping")
     }
+    if version >= 4 {
+      let hasSlow = try r.readBool()
+      guard hasSlow == (detector.slow != nil) else { throw .invalid("slow scale presence") }
+      try detector.slow?.decode(from: &r, version: version)
+    }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
   }
@@ -102,6 +110,8 @@ extension DetectorConfiguration {
     w.write(stuckMinimumRun)
     w.write(thresholdCatchUp)
     w.write(alarmRecurringTolerance)
+    w.write(slowBlock)
+    w.write(slowWarmup)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -135,6 +145,10 @@ extension DetectorConfiguration {
     stuckMinimumRun = version >= 3 ? try r.readInt() : 0
     thresholdCatchUp = version >= 3 ? try r.readDouble() : 0
     alarmRecurringTolerance = version >= 3 ? try r.readDouble() : 0
+    // Version 4 added the slow scale; a stream restored from an older checkpoint goes on
+    // without it.
+    slowBlock = version >= 4 ? try r.readInt() : 0
+    if version >= 4 { slowWarmup = try r.readInt() }
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

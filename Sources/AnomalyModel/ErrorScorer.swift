@@ -44,6 +44,9 @@ public enum AnomalyReason: String, Sendable, Equatable {
   case range
   /// A run of exactly repeated readings (a stuck sensor).
   case stuck
+  /// The mean of the last block of readings (the slow scale): a change spread over many
+  /// readings, each of them ordinary.
+  case slow
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -111,9 +114,11 @@ public struct ErrorScorer: Sendable, Equatable {
   /// gave it.
   /// `largestChannelError` is the largest single channel's error (used by streams of several
   /// channels); `stuckSurprise` the surprise of a run of repeated readings
-  /// (`StuckReadingCheck`), 0 when there is none.
+  /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
+  /// that completes a block (`SlowScale`), 0 otherwise.
   public mutating func score(
-    _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0
+    _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
+    slowSurprise: Double = 0
   ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -129,6 +134,7 @@ public struct ErrorScorer: Sendable, Equatable {
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
     if rangeExcess > 0 { consider(level * (1 + rangeExcess), .range) }
     consider(stuckSurprise, .stuck)
+    consider(slowSurprise, .slow)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

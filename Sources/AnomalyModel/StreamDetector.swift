@@ -18,11 +18,17 @@ public struct ScoredSample: Sendable, Equatable {
   public var warmingUp: Bool
   /// Which evidence gave the point its score (`.none` in warm-up).
   public var reason: AnomalyReason = .none
+  /// The slow scale's surprise (−log10 of its block's probability) at a sample that completes
+  /// a block after the warm-up; 0 elsewhere. It is one of the candidates for the score.
+  public var slowSurprise = 0.0
 }
 
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
 public final class DetectorWorkspace {
   public let model = ModelWorkspace()
+  /// The slow scale's own: its forward pass must not overwrite the one the main model's
+  /// `learn` reads later in the same sample.
+  let slowModel = ModelWorkspace()
   var input: [Float] = []
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
@@ -56,6 +62,8 @@ public final class StreamDetector {
   public internal(set) var stuck: StuckReadingCheck
   /// Samples processed since the detector was created or reset.
   public internal(set) var samples: UInt64 = 0
+  /// The stream's block means with a model and tail of their own (`slow_block`; nil when off).
+  public internal(set) var slow: SlowScale?
 
   /// An automatic `hidden` (0) is fixed here to the size the channel count gives, so the
   /// stream's saved configuration names its model's real size and a restore never depends on
@@ -72,6 +80,11 @@ public final class StreamDetector {
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
     stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
+    slow = StreamDetector.makeSlowScale(resolved, channels: channels)
+  }
+
+  private static func makeSlowScale(_ c: DetectorConfiguration, channels: Int) -> SlowScale? {
+    c.slowBlock > 0 ? SlowScale(configuration: c, channels: channels) : nil
   }
 
   private static func makeStuckCheck(_ c: DetectorConfiguration, channels: Int) -> StuckReadingCheck {
@@ -93,6 +106,7 @@ public final class StreamDetector {
     rangeLow = Array(repeating: .infinity, count: channels)
     rangeHigh = Array(repeating: -.infinity, count: channels)
     stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
+    slow = StreamDetector.makeSlowScale(configuration, channels: channels)
     samples = 0
   }
 
@@ -135,15 +149,18 @@ public final class StreamDetector {
     // Learned from every sample, warm-up included; evidence only after it.
     let stuckSurprise = stuck.update(
       values, alarmLevel: samples <= warmup ? nil : threshold.alarmSurprise)
+    let slowSurprise =
+      slow?.add(values, configuration: config, alarmSurprise: threshold.alarmSurprise, workspace.slowModel) ?? 0
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
       if samples > warmup / 4 { threshold.record(error, largestChannelError: largestChannelError) }
       if samples == warmup { threshold.calibrate() }
     } else {
+      result.slowSurprise = slowSurprise
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
-        stuckSurprise: stuckSurprise)
+        stuckSurprise: stuckSurprise, slowSurprise: slowSurprise)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

@@ -171,6 +171,8 @@ public enum ConfigLoader {
     try r.read("alarm_cooldown", &d.alarmCooldown)
     try r.read("alarm_escalation", &d.alarmEscalation)
     try r.read("alarm_recurring_tolerance", &d.alarmRecurringTolerance)
+    try r.read("slow_block", &d.slowBlock)
+    try r.read("slow_warmup", &d.slowWarmup)
   }
 
   /// Range checks across the whole configuration.

@@ -23,8 +23,9 @@ struct Replay: ParsableCommand {
       `expected` (the reconstruction; one `expected_<column>` per channel when there are \
       several), `error` (the reconstruction error in standard deviations), `error_threshold` \
       (the point tail's adaptive alarm level in the same units), `warming_up` (1 while no \
-      alarm can fire yet) and `reason` (which evidence gave the score: error, trend, channel, \
-      range, stuck; none in warm-up).
+      alarm can fire yet), `reason` (which evidence gave the score: error, trend, channel, \
+      range, stuck, slow; none in warm-up) and `slow_surprise` (the slow scale's surprise, \
+      −log10 of its block's probability, at a reading that completes a block; 0 elsewhere).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
@@ -104,7 +105,8 @@ struct ReplayRunner {
     output.write(header.joined(separator: ",") + ",anomaly_score,is_anomaly")
     if explain {
       let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
-      output.write("," + (expected + ["error", "error_threshold", "warming_up", "reason"]).joined(separator: ","))
+      output.write(
+        "," + (expected + ["error", "error_threshold", "warming_up", "reason", "slow_surprise"]).joined(separator: ","))
     }
     output.write("\n")
     while let line = input.next() {
@@ -127,7 +129,9 @@ struct ReplayRunner {
       output.write(",\(result.score),\(result.anomaly ? 1 : 0)")
       if explain {
         for c in 0..<channels { output.write(",\(workspace.expected[c])") }
-        output.write(",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue)")
+        output.write(
+          ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
+            + "\(result.slowSurprise)")
       }
       output.write("\n")
     }

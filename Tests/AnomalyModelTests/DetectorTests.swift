@@ -63,6 +63,31 @@ final class DetectorTests: XCTestCase {
     XCTAssertEqual(fixed.validationError()?.key, "hidden")
   }
 
+  /// A daily cycle (24 readings) whose level sags by 1.5 and whose swing narrows for ten days:
+  /// every reading stays inside the stream's range and close to its neighbours, so no single
+  /// error stands out, but each block mean (the cycle averages out) falls three times the
+  /// readings' noise below all earlier ones. The slow scale reports it, at the end of the
+  /// first sagging block; without it the detector stays silent.
+  func testSlowScaleCatchesASagThatNoSingleReadingShows() {
+    var rng = SplitMix64(seed: 5)
+    let sag = 2400..<2640
+    let series = (0..<3000).map { t -> [Double] in
+      let inside = sag.contains(t)
+      let swing = (inside ? 3.5 : 5) * sin(2 * .pi * Double(t) / 24)
+      return [10 + swing - (inside ? 1.5 : 0) + 0.5 * gaussian(&rng)]
+    }
+    let events = detect(series).enumerated().filter { $0.element.anomaly }
+    let inSag = events.filter { sag.contains($0.offset) }
+    XCTAssertEqual(inSag.first?.offset, sag.lowerBound + 23)
+    XCTAssertEqual(inSag.first?.element.reason, .slow)
+    var withoutSlowScale = DetectorConfiguration()
+    withoutSlowScale.slowBlock = 0
+    let silent = detect(series, configuration: withoutSlowScale).enumerated().filter {
+      $0.element.anomaly && sag.contains($0.offset)
+    }
+    XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))")
+  }
+
   func testReconstructionCannotSeeTheValueItScores() {
     var rng = SplitMix64(seed: 5)
     let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }

@@ -56,6 +56,7 @@ final class StateTests: XCTestCase {
   /// that never had them.
   func testVersionOneStateRestoresWithEscalationOff() throws {
     var configuration = DetectorConfiguration()
+    configuration.slowBlock = 0
     configuration.alarmEscalation = 0
     configuration.stuckMinimumRun = 0
     configuration.thresholdCatchUp = 0
@@ -67,10 +68,34 @@ final class StateTests: XCTestCase {
   /// recurring-burst rule existed (format version 2) restores with all three off.
   func testVersionTwoStateRestoresWithTheVersionThreeRulesOff() throws {
     var configuration = DetectorConfiguration()
+    configuration.slowBlock = 0
     configuration.stuckMinimumRun = 0
     configuration.thresholdCatchUp = 0
     configuration.alarmRecurringTolerance = 0
     try assertOlderStateRestores(configuration, version: 2)
+  }
+
+  /// A checkpoint written before the slow scale existed (format version 3) restores without it.
+  func testVersionThreeStateRestoresWithoutTheSlowScale() throws {
+    var configuration = DetectorConfiguration()
+    configuration.slowBlock = 0
+    try assertOlderStateRestores(configuration, version: 3)
+  }
+
+  /// The slow scale past its warm-up and in the middle of a block continues exactly.
+  func testRestoredSlowScaleContinuesBitForBit() throws {
+    var configuration = DetectorConfiguration()
+    configuration.slowBlock = 8
+    configuration.slowWarmup = 16
+    let series = makeSeries(1200, channels: 2)
+    let original = StreamDetector(configuration: configuration, channels: 2)
+    let workspace = DetectorWorkspace()
+    for values in series[..<605] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
+    XCTAssertEqual(original.slow?.blocks, 75)
+    let blob = original.encodeState()
+    let restored = try StreamDetector.decodeState(blob)
+    XCTAssertEqual(restored.encodeState(), blob)
+    assertContinueIdentically(original, restored, on: series[605...])
   }
 
   func assertOlderStateRestores(_ configuration: DetectorConfiguration, version: UInt16) throws {
@@ -85,8 +110,9 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 3 added the configuration's last integer and two doubles,
-  /// each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
+  /// later versions added. Version 4 added the configuration's last two integers and the slow
+  /// scale after the model (for a detector without one, its presence flag). Version 3 added the
+  /// configuration's last integer and two doubles before those, each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
   /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
   /// the configuration's double before those and the gate's event surprise.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
@@ -97,19 +123,25 @@ final class StateTests: XCTestCase {
       encode(&w)
       return w.bytes.count
     }
-    let configurationEnd = length { detector.configuration.encode(into: &$0) }
+    precondition(detector.slow == nil, "older formats have no slow scale")
+    let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
+    // The slow scale's presence flag ends the payload; the version-3 configuration ended 16
+    // bytes before the current one (positions below are in the current payload).
+    let slowFlagStart = payload.count - 1
+    let configurationEnd = fullConfigurationEnd - 16
     let pointEnd =
-      configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
+      fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
     let trendEnd = pointEnd + length { detector.threshold.trend.encode(into: &$0) }
     let gateEnd =
-      configurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
+      fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.encode(into: &$0) } + length { detector.gate.encode(into: &$0) }
     let rangesEnd = gateEnd + length { $0.write(detector.rangeLow) } + length { $0.write(detector.rangeHigh) }
     // A univariate scorer ends with the flag that says it has no channel tail.
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     // The gate's five version-2 fields come first, its recurring-burst fields after them.
     let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
+    let removedByVersionFour = [slowFlagStart..<payload.count, configurationEnd..<fullConfigurationEnd]
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
       gateVersionTwoEnd..<gateEnd,
@@ -118,6 +150,8 @@ final class StateTests: XCTestCase {
       (configurationEnd - (version == 1 ? 32 : 24))..<configurationEnd,
     ]
     if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
+    if version == 3 { removed = [] }
+    removed += removedByVersionFour
     for range in removed.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
     var out = StateWriter()
     for b in Array("ADST".utf8) { out.write(b) }

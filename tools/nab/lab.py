@@ -9,7 +9,8 @@
 It replays the 58 NAB files once through `anomalyctl replay --explain` (the reconstruction
 error of every row, from exactly the daemon's detector and default configuration), then runs a
 Python replica of `ErrorScorer`, `TailThreshold`, the range check, the onset filter and
-`AlarmGate` on those errors. `--check` proves the replica gives the daemon's scores, so a
+`AlarmGate` on those errors (the slow scale's surprise is taken as the daemon reports it, in
+the `slow_surprise` column, since it comes from a model of its own). `--check` proves the replica gives the daemon's scores, so a
 variant that changes only the post-processing is measured in seconds instead of a Swift patch.
 
 The one thing a replica cannot show: in the daemon, a point above the threshold is learned
@@ -188,6 +189,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
              recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
+    slow = row.get("slow") or [0.0] * n
     point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=trend_risk or risk, early=early_tails)
     point_level, level = -math.log10(point_risk or risk), -math.log10(risk)
     trend_level = -math.log10(trend_risk or risk)
@@ -239,6 +241,9 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
                     surprise, source = level * (1 + beyond), "range"
             if stuck[i] > surprise:
                 surprise, source = stuck[i], "stuck"
+            # The slow scale's surprise, from the daemon itself (its own model over block means).
+            if slow[i] > surprise:
+                surprise, source = slow[i], "slow"
             for name, series, tolerance in record_candidates:
                 # Variant: a value of `series` beyond its all-time post-warm-up maximum by more
                 # than `tolerance` of it is at least at the alarm level, like the range check.
@@ -498,6 +503,7 @@ def explain_all(nab: Path, out: Path, settings: list[str] = (), anomalyctl: str 
             "timestamp": [r["timestamp"] for r in rows], "value": value, "expected": expected, "error": error,
             "signed": [(1 if v >= x else -1) * e for v, x, e in zip(value, expected, error)],
             "score": [float(r["anomaly_score"]) for r in rows],
+            "slow": [float(r.get("slow_surprise") or 0) for r in rows],
         }
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -51,6 +51,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "out" / "synthetic-channels")
     parser.add_argument("--anomalyctl", help="anomalyctl binary (default: build the release one)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--set", action="append", default=[], help="another override, as anomalyctl replay --set")
     args = parser.parse_args()
     anomalyctl = args.anomalyctl or binaries.release_binary()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -67,7 +68,8 @@ def main() -> int:
             for seed, files in drawn.items():
                 def work(f, seed=seed):
                     source = args.out / str(seed) / f"{f.name}.csv"
-                    return f.name, bench.replay(anomalyctl, source, ["--set", f"detector.hidden={hidden}"])
+                    overrides = [x for o in [f"detector.hidden={hidden}", *args.set] for x in ("--set", o)]
+                    return f.name, bench.replay(anomalyctl, source, overrides)
 
                 with ThreadPoolExecutor(max_workers=args.jobs) as pool:
                     results.append(bench.evaluate(files, dict(pool.map(work, files))))
