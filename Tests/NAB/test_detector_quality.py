@@ -28,11 +28,12 @@ def test_nab_scores_stay_above_the_floor(tmp_path):
         check=True, capture_output=True, timeout=600,
     )
     result = json.loads(summary.read_text())
-    # Measured 67.55 / 57.97 / 72.62 (optimised) and 66.98 / 56.71 / 72.24 (own) on 2026-11-25;
-    # the floors leave room for floating-point differences between builds, not for regressions.
-    assert result["optimised"]["standard"]["score"] >= 66
-    assert result["optimised"]["reward_low_FP_rate"]["score"] >= 56
-    assert result["own_threshold"]["standard"] >= 65.5
+    # Measured 71.02 / 61.62 / 76.08 (optimised) and 70.13 / 59.82 / 75.49 (own) on 2026-11-25
+    # (fifth session; the four weight seeds' lowest standard scores are 69.02 and 68.14). The
+    # floors leave room for floating-point differences between builds, not for regressions.
+    assert result["optimised"]["standard"]["score"] >= 69.5
+    assert result["optimised"]["reward_low_FP_rate"]["score"] >= 60
+    assert result["own_threshold"]["standard"] >= 68.5
 
 
 def test_scoring_lab_replicates_the_daemon(tmp_path):
