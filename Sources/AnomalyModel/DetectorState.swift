@@ -25,11 +25,7 @@ extension StreamDetector {
     payload.write(rangeLow)
     payload.write(rangeHigh)
     stuck.encode(into: &payload)
-    let book = model.bookkeeping
-    payload.write(book.windowCount)
-    payload.write(book.windowNext)
-    payload.write(book.hasStep)
-    payload.write(UnsafeBufferPointer(model.rawStorage))
+    model.encode(into: &payload)
     payload.write(slow != nil)
     slow?.encode(into: &payload)
     var out = StateWriter()
@@ -71,17 +67,7 @@ extension StreamDetector {
     detector.rangeLow = low
     detector.rangeHigh = high
     if version >= 3 { try detector.stuck.decode(from: &r) }
-    let windowCount = try r.readInt()
-    let windowNext = try r.readInt()
-    let hasStep = try r.readBool()
-    let storage = try r.readFloats()
-    let target = detector.model.rawStorage
-    guard storage.count == target.count else { throw .invalid("model size \(storage.count), expected \(target.count)") }
-    guard storage.allSatisfy(\.isFinite) else { throw .invalid("non-finite model weights") }
-    _ = target.initialize(from: storage)
-    guard detector.model.restoreBookkeeping(windowCount: windowCount, windowNext: windowNext, hasStep: hasStep) else {
-      throw .invalid("window bookkeeping")
-    }
+    try detector.model.decode(from: &r)
     if version >= 4 {
       let hasSlow = try r.readBool()
       guard hasSlow == (detector.slow != nil) else { throw .invalid("slow scale presence") }
@@ -150,5 +136,32 @@ extension DetectorConfiguration {
     slowBlock = version >= 4 ? try r.readInt() : 0
     if version >= 4 { slowWarmup = try r.readInt() }
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
+  }
+}
+
+extension GRUAttentionModel {
+  /// The window bookkeeping, then parameters and state in one block of floats.
+  func encode(into w: inout StateWriter) {
+    let book = bookkeeping
+    w.write(book.windowCount)
+    w.write(book.windowNext)
+    w.write(book.hasStep)
+    w.write(UnsafeBufferPointer(rawStorage))
+  }
+
+  /// Restores what `encode` wrote into a model of the same shape; refuses another size,
+  /// non-finite weights and impossible window positions.
+  func decode(from r: inout StateReader) throws(StateError) {
+    let windowCount = try r.readInt()
+    let windowNext = try r.readInt()
+    let hasStep = try r.readBool()
+    let storage = try r.readFloats()
+    let target = rawStorage
+    guard storage.count == target.count else { throw .invalid("model size \(storage.count), expected \(target.count)") }
+    guard storage.allSatisfy(\.isFinite) else { throw .invalid("non-finite model weights") }
+    _ = target.initialize(from: storage)
+    guard restoreBookkeeping(windowCount: windowCount, windowNext: windowNext, hasStep: hasStep) else {
+      throw .invalid("window bookkeeping")
+    }
   }
 }

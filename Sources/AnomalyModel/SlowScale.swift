@@ -100,11 +100,7 @@ public final class SlowScale {
     w.write(sums)
     normaliser.encode(into: &w)
     tail.encode(into: &w)
-    let book = model.bookkeeping
-    w.write(book.windowCount)
-    w.write(book.windowNext)
-    w.write(book.hasStep)
-    w.write(UnsafeBufferPointer(model.rawStorage))
+    model.encode(into: &w)
   }
 
   func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
@@ -116,16 +112,6 @@ public final class SlowScale {
     sums = restored
     try normaliser.decode(from: &r)
     try tail.decode(from: &r, version: version)
-    let windowCount = try r.readInt()
-    let windowNext = try r.readInt()
-    let hasStep = try r.readBool()
-    let storage = try r.readFloats()
-    let target = model.rawStorage
-    guard storage.count == target.count else { throw .invalid("slow model size \(storage.count)") }
-    guard storage.allSatisfy(\.isFinite) else { throw .invalid("non-finite slow model weights") }
-    _ = target.initialize(from: storage)
-    guard model.restoreBookkeeping(windowCount: windowCount, windowNext: windowNext, hasStep: hasStep) else {
-      throw .invalid("slow window bookkeeping")
-    }
+    try model.decode(from: &r)
   }
 }

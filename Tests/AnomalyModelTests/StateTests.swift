@@ -55,31 +55,18 @@ final class StateTests: XCTestCase {
   /// catch-up, no recurring bursts) still restores, with all of them off, and then scores exactly as a detector
   /// that never had them.
   func testVersionOneStateRestoresWithEscalationOff() throws {
-    var configuration = DetectorConfiguration()
-    configuration.slowBlock = 0
-    configuration.alarmEscalation = 0
-    configuration.stuckMinimumRun = 0
-    configuration.thresholdCatchUp = 0
-    configuration.alarmRecurringTolerance = 0
-    try assertOlderStateRestores(configuration, version: 1)
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 1), version: 1)
   }
 
   /// A checkpoint written before the stuck-sensor check, the threshold's catch-up and the
   /// recurring-burst rule existed (format version 2) restores with all three off.
   func testVersionTwoStateRestoresWithTheVersionThreeRulesOff() throws {
-    var configuration = DetectorConfiguration()
-    configuration.slowBlock = 0
-    configuration.stuckMinimumRun = 0
-    configuration.thresholdCatchUp = 0
-    configuration.alarmRecurringTolerance = 0
-    try assertOlderStateRestores(configuration, version: 2)
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 2), version: 2)
   }
 
   /// A checkpoint written before the slow scale existed (format version 3) restores without it.
   func testVersionThreeStateRestoresWithoutTheSlowScale() throws {
-    var configuration = DetectorConfiguration()
-    configuration.slowBlock = 0
-    try assertOlderStateRestores(configuration, version: 3)
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 3), version: 3)
   }
 
   /// The slow scale past its warm-up and in the middle of a block continues exactly.
@@ -212,5 +199,21 @@ final class StateTests: XCTestCase {
 
   func testCRC32KnownValue() {
     XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)[...]), 0xCBF4_3926)
+  }
+}
+
+extension DetectorConfiguration {
+  /// The default configuration with every rule that format `version` predates turned off:
+  /// what a checkpoint of that version restores to.
+  static func restored(from version: UInt16) -> DetectorConfiguration {
+    var configuration = DetectorConfiguration()
+    if version < 4 { configuration.slowBlock = 0 }
+    if version < 3 {
+      configuration.stuckMinimumRun = 0
+      configuration.thresholdCatchUp = 0
+      configuration.alarmRecurringTolerance = 0
+    }
+    if version < 2 { configuration.alarmEscalation = 0 }
+    return configuration
   }
 }
