@@ -212,6 +212,7 @@ extension Daemon {
         ("samples", .uint(s.samples)),
         ("anomalies", .uint(s.anomalies)),
         ("warming_up", .bool(s.warmingUp)),
+        ("slow_blocks", s.slowBlocks.map { .uint($0) } ?? .text("off")),
         ("last_seen", .text(formatTime(s.lastSeenMs))),
         ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
         ("last_score", .double(s.lastScore)),

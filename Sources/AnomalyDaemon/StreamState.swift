@@ -51,7 +51,7 @@ final class StreamState {
   func summary() -> StreamSummary {
     StreamSummary(
       id: id, channels: detector.channels, hidden: detector.model.shape.hidden, samples: samples,
-      anomalies: anomalies,
+      anomalies: anomalies, slowBlocks: detector.slow?.blocks,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
       warmingUp: detector.isWarmingUp,
@@ -70,6 +70,9 @@ struct StreamSummary: Sendable {
   var hidden: Int
   var samples: UInt64
   var anomalies: UInt64
+  /// Blocks the slow scale has completed (it scores after `slow_warmup` of them); nil when the
+  /// stream has none (`slow_block = 0`, or restored from a checkpoint older than the slow scale).
+  var slowBlocks: UInt64?
   var lastSeenMs: Int64
   var lastAnomalyMs: Int64
   var lastScore: Double

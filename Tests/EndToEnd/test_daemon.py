@@ -117,6 +117,8 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert "last_reason:" in detail and "last_reason:none" not in detail and "repeat_run:0" in detail
     # The model's size follows the channel count (hidden = 0, the default): 8 for one, 16 for two.
     assert "hidden:8" in detail
+    # The slow scale has seen every completed block of 24 readings.
+    assert f"slow_blocks:{LENGTH // 24}" in detail
     pub.send_multipart([b"py.pair", b"1.0,2.0"])
     deadline = time.monotonic() + 5
     while (pair := daemon.ctl("stream", "py.pair", check=False)).returncode != 0 and time.monotonic() < deadline:
