@@ -75,6 +75,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// Blocks the slow scale learns from before it scores (its tail is fitted on the last three
   /// quarters of them).
   public var slowWarmup = 50
+  /// A block mean beyond the range of all earlier block means by more than this fraction of
+  /// it is at least at the alarm level (0 turns it off). Wider than `rangeTolerance`: block
+  /// means are fewer, so a new record among them comes by chance more often.
+  public var slowRangeTolerance = 0.1
 
   public init() {}
 
@@ -136,6 +140,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
       return ("slow_block", "must be 0 (off) or between 2 and 100000")
     }
     if !(16...10_000_000).contains(slowWarmup) { return ("slow_warmup", "must be between 16 and 10000000") }
+    if !(slowRangeTolerance >= 0 && slowRangeTolerance <= 100) {
+      return ("slow_range_tolerance", "must be between 0 and 100")
+    }
     return nil
   }
 

@@ -98,6 +98,7 @@ extension DetectorConfiguration {
     w.write(alarmRecurringTolerance)
     w.write(slowBlock)
     w.write(slowWarmup)
+    w.write(slowRangeTolerance)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -134,7 +135,10 @@ extension DetectorConfiguration {
     // Version 4 added the slow scale; a stream restored from an older checkpoint goes on
     // without it.
     slowBlock = version >= 4 ? try r.readInt() : 0
-    if version >= 4 { slowWarmup = try r.readInt() }
+    if version >= 4 {
+      slowWarmup = try r.readInt()
+      slowRangeTolerance = try r.readDouble()
+    }
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

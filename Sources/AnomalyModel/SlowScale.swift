@@ -29,6 +29,11 @@ public final class SlowScale {
   private var filled = 0
   /// The block mean, normalised, as the model's input (kept to avoid an allocation per block).
   private var input: [Float]
+  /// The lowest and highest block mean per channel: a block mean beyond them by more than
+  /// `slow_range_tolerance` of their span is at least at the alarm level, as a reading beyond
+  /// the readings' range is.
+  var low: [Double]
+  var high: [Double]
 
   init(configuration c: DetectorConfiguration, channels: Int) {
     block = c.slowBlock
@@ -43,6 +48,8 @@ public final class SlowScale {
       catchUp: c.thresholdCatchUp)
     sums = Array(repeating: 0, count: channels)
     input = Array(repeating: 0, count: channels)
+    low = Array(repeating: .infinity, count: channels)
+    high = Array(repeating: -.infinity, count: channels)
   }
 
   /// Adds one reading; at the reading that completes a block, scores the block mean, learns
@@ -79,6 +86,20 @@ public final class SlowScale {
         if blocks == UInt64(warmup) { tail.calibrate() }
       } else {
         surprise = Swift.max(0, -tail.score(error) / log(10.0))
+        if c.slowRangeTolerance > 0 {
+          var excess = 0.0
+          for ch in 0..<channels {
+            let span = high[ch] - low[ch]
+            guard span > 0, span.isFinite else { continue }
+            let beyond = Swift.max(low[ch] - means[ch], means[ch] - high[ch]) / span
+            if beyond > c.slowRangeTolerance { excess = Swift.max(excess, beyond) }
+          }
+          if excess > 0 { surprise = Swift.max(surprise, alarmSurprise * (1 + excess)) }
+        }
+      }
+      for ch in 0..<channels {
+        low[ch] = Swift.min(low[ch], means[ch])
+        high[ch] = Swift.max(high[ch], means[ch])
       }
       let weight = surprise > alarmSurprise ? c.anomalyLearningFactor : 1
       input.withUnsafeBufferPointer { x in
@@ -98,6 +119,8 @@ public final class SlowScale {
     w.write(blocks)
     w.write(filled)
     w.write(sums)
+    w.write(low)
+    w.write(high)
     normaliser.encode(into: &w)
     tail.encode(into: &w)
     model.encode(into: &w)
@@ -110,6 +133,12 @@ public final class SlowScale {
     let restored = try r.readDoubles(max: 4096)
     guard restored.count == sums.count, restored.allSatisfy(\.isFinite) else { throw .invalid("slow block sums") }
     sums = restored
+    let restoredLow = try r.readDoubles(max: 4096)
+    let restoredHigh = try r.readDoubles(max: 4096)
+    guard restoredLow.count == sums.count, restoredHigh.count == sums.count,
+      !restoredLow.contains(where: \.isNaN), !restoredHigh.contains(where: \.isNaN)
+    else { throw .invalid("slow block range") }
+    (low, high) = (restoredLow, restoredHigh)
     try normaliser.decode(from: &r)
     try tail.decode(from: &r, version: version)
     try model.decode(from: &r)

@@ -173,6 +173,7 @@ public enum ConfigLoader {
     try r.read("alarm_recurring_tolerance", &d.alarmRecurringTolerance)
     try r.read("slow_block", &d.slowBlock)
     try r.read("slow_warmup", &d.slowWarmup)
+    try r.read("slow_range_tolerance", &d.slowRangeTolerance)
   }
 
   /// Range checks across the whole configuration.

@@ -97,7 +97,7 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 4 added the configuration's last two integers and the slow
+  /// later versions added. Version 4 added the configuration's last three fields and the slow
   /// scale after the model (for a detector without one, its presence flag). Version 3 added the
   /// configuration's last integer and two doubles before those, each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
   /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
@@ -112,10 +112,10 @@ final class StateTests: XCTestCase {
     }
     precondition(detector.slow == nil, "older formats have no slow scale")
     let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
-    // The slow scale's presence flag ends the payload; the version-3 configuration ended 16
+    // The slow scale's presence flag ends the payload; the version-3 configuration ended 24
     // bytes before the current one (positions below are in the current payload).
     let slowFlagStart = payload.count - 1
-    let configurationEnd = fullConfigurationEnd - 16
+    let configurationEnd = fullConfigurationEnd - 24
     let pointEnd =
       fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
