@@ -86,21 +86,10 @@ public final class SlowScale {
         if blocks == UInt64(warmup) { tail.calibrate() }
       } else {
         surprise = Swift.max(0, -tail.score(error) / log(10.0))
-        if c.slowRangeTolerance > 0 {
-          var excess = 0.0
-          for ch in 0..<channels {
-            let span = high[ch] - low[ch]
-            guard span > 0, span.isFinite else { continue }
-            let beyond = Swift.max(low[ch] - means[ch], means[ch] - high[ch]) / span
-            if beyond > c.slowRangeTolerance { excess = Swift.max(excess, beyond) }
-          }
-          if excess > 0 { surprise = Swift.max(surprise, alarmSurprise * (1 + excess)) }
-        }
+        let excess = ReadingRange.excess(means, low: low, high: high, tolerance: c.slowRangeTolerance)
+        if excess > 0 { surprise = Swift.max(surprise, alarmSurprise * (1 + excess)) }
       }
-      for ch in 0..<channels {
-        low[ch] = Swift.min(low[ch], means[ch])
-        high[ch] = Swift.max(high[ch], means[ch])
-      }
+      ReadingRange.widen(low: &low, high: &high, with: means)
       let weight = surprise > alarmSurprise ? c.anomalyLearningFactor : 1
       input.withUnsafeBufferPointer { x in
         model.learn(

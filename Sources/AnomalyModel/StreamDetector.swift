@@ -182,10 +182,7 @@ public final class StreamDetector {
       model.advance(input.baseAddress!, workspace.model)
     }
     normaliser.update(values, weight: weight)
-    for c in 0..<channels {
-      rangeLow[c] = Swift.min(rangeLow[c], values[c])
-      rangeHigh[c] = Swift.max(rangeHigh[c], values[c])
-    }
+    ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)
     return result
   }
 
@@ -193,15 +190,33 @@ public final class StreamDetector {
   /// range, once it exceeds `rangeTolerance` (0 otherwise). HTM's NAB detector calls the same
   /// idea a "spatial anomaly".
   func rangeExcess(_ values: UnsafeBufferPointer<Double>) -> Double {
-    let tolerance = configuration.rangeTolerance
+    ReadingRange.excess(values, low: rangeLow, high: rangeHigh, tolerance: configuration.rangeTolerance)
+  }
+}
+
+/// The range checks of readings and of block means (`SlowScale`).
+enum ReadingRange {
+  /// The largest fraction of its channel's span by which a value lies beyond [low, high], once
+  /// that exceeds `tolerance` (0 otherwise, and when `tolerance` is 0).
+  static func excess(
+    _ values: UnsafeBufferPointer<Double>, low: [Double], high: [Double], tolerance: Double
+  ) -> Double {
     guard tolerance > 0 else { return 0 }
     var excess = 0.0
-    for c in 0..<channels {
-      let span = rangeHigh[c] - rangeLow[c]
+    for c in 0..<low.count {
+      let span = high[c] - low[c]
       guard span > 0, span.isFinite else { continue }
-      let beyond = Swift.max(rangeLow[c] - values[c], values[c] - rangeHigh[c]) / span
+      let beyond = Swift.max(low[c] - values[c], values[c] - high[c]) / span
       if beyond > tolerance { excess = Swift.max(excess, beyond) }
     }
     return excess
+  }
+
+  /// Widens [low, high] per channel to include `values`.
+  static func widen(low: inout [Double], high: inout [Double], with values: UnsafeBufferPointer<Double>) {
+    for c in 0..<low.count {
+      low[c] = Swift.min(low[c], values[c])
+      high[c] = Swift.max(high[c], values[c])
+    }
   }
 }
