@@ -5,7 +5,8 @@
 ///             check, the threshold's catch-up and recurring bursts, and 1, also without alarm
 ///             escalation, are still read)
 ///     u32     payload length
-///     …       payload: configuration, channels, samples, normaliser, scorer, gate, model
+///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
+///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
