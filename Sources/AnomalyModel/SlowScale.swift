@@ -101,7 +101,7 @@ public final class SlowScale {
     }
     for ch in 0..<channels { sums[ch] = 0 }
     filled = 0
-    return surprise.isFinite ? surprise : .infinity
+    return surprise
   }
 
   func encode(into w: inout StateWriter) {
