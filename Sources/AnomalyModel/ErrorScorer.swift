@@ -69,11 +69,14 @@ public struct ErrorScorer: Sendable, Equatable {
   private var recentMaxAge = 0
 
   public init(configuration c: DetectorConfiguration, channels: Int) {
-    point = TailThreshold(
-      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
-      catchUp: c.thresholdCatchUp)
-    trend = point
-    channelTails = channels > 1 ? [point] : []
+    func tail(correctsForClipping: Bool) -> TailThreshold {
+      TailThreshold(
+        level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
+        catchUp: c.thresholdCatchUp, correctsForClipping: correctsForClipping)
+    }
+    point = tail(correctsForClipping: true)
+    trend = tail(correctsForClipping: false)
+    channelTails = channels > 1 ? [tail(correctsForClipping: false)] : []
     smoothing = max(1, c.smoothing)
     suppression = max(0, c.suppression)
     recentErrors = Array(repeating: 0, count: smoothing)

@@ -12,8 +12,10 @@
 ///     z_q = t + (σ/γ)·((risk/ζ)^(−γ) − 1),    ζ = P(error > t) ≈ 1 − level
 ///
 /// (`z_q = t − σ·ln(risk/ζ)` when γ = 0). σ and γ are fitted to the excesses by the method
-/// of moments: with mean m and variance v of the excesses, γ = ½(1 − m²/v), σ = ½m(1 + m²/v).
-/// γ is kept in [0, ½]: a negative shape (a bounded tail) fitted to a few dozen excesses
+/// of moments. The excesses are learned clipped at `z_q` (below), so the moments matched are
+/// those of the GPD clipped at its own `risk/ζ` quantile (`ClippedPareto`); the plain
+/// estimator, γ = ½(1 − m²/v), read the clipped heavy tails as light ones and alarmed too
+/// often on them. γ is kept in [0, ½]: a negative shape (a bounded tail) fitted to a few dozen excesses
 /// extrapolates far too low, and on plain Gaussian noise it made the alarm rate ten times the
 /// nominal `risk`; an exponential-or-heavier tail errs on the side of fewer false alarms.
 ///
@@ -43,6 +45,11 @@ public struct TailThreshold: Sendable, Equatable {
   /// Errors in a row below the tail start, in units of `1 / (1 − level)`, after which the tail
   /// start moves down faster (0: never).
   public let catchUp: Double
+  /// Whether the fit matches the moments of the clipped tail (`ClippedPareto`) rather than
+  /// the plain ones. Set for the point tail only: the trend, channel and slow-scale tails
+  /// measured better with the plain estimator (the synthetic corpus's rhythm faults, a spike
+  /// in one channel of several; docs/quality.md).
+  public let correctsForClipping: Bool
 
   /// Errors recorded during the warm-up; emptied once calibrated.
   private var warmupErrors: [Float] = []
@@ -63,13 +70,17 @@ public struct TailThreshold: Sendable, Equatable {
   /// Errors in a row at or below `tailStart`.
   private var belowRun = 0
 
-  public init(level: Double, risk: Double, memory: Int, refitInterval: Int, catchUp: Double = 0) {
+  public init(
+    level: Double, risk: Double, memory: Int, refitInterval: Int, catchUp: Double = 0,
+    correctsForClipping: Bool = false
+  ) {
     precondition(level > 0 && level < 1 && risk > 0 && risk < 1 - level && memory >= 8)
     self.level = level
     self.risk = risk
     self.memory = memory
     self.refitInterval = max(1, refitInterval)
     self.catchUp = catchUp
+    self.correctsForClipping = correctsForClipping
   }
 
   /// Adds an error seen during warm-up (no score is produced).
@@ -85,19 +96,26 @@ public struct TailThreshold: Sendable, Equatable {
     guard !sorted.isEmpty else { return }
     let index = Swift.min(sorted.count - 1, Int((Double(sorted.count) * level).rounded(.down)))
     tailStart = Double(sorted[index])
+    errorMean = sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
+    fitExcesses(of: sorted, clippedAt: .infinity)
+    // Every later error enters clipped at the alarm level, and the fit assumes so: refit with
+    // the warm-up's excesses clipped at the level their own fit gives.
+    if alarmError > tailStart && alarmError.isFinite { fitExcesses(of: sorted, clippedAt: alarmError) }
+  }
+
+  private mutating func fitExcesses(of errors: [Float], clippedAt clip: Double) {
     var count = 0
     var sum = 0.0
     var squares = 0.0
-    for value in sorted where Double(value) > tailStart {
-      let y = Double(value) - tailStart
+    for value in errors where Double(value) > tailStart {
+      let y = Swift.min(Double(value), clip) - tailStart
       count += 1
       sum += y
       squares += y * y
     }
-    tailFraction = Swift.max(Double(count), 1) / Double(sorted.count)
+    tailFraction = Swift.max(Double(count), 1) / Double(errors.count)
     excessMean = count > 0 ? sum / Double(count) : 0
     excessSquareMean = count > 0 ? squares / Double(count) : 0
-    errorMean = sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
     fit()
   }
 
@@ -157,7 +175,16 @@ public struct TailThreshold: Sendable, Equatable {
     let floorScale = Swift.max(1e-6, 1e-3 * abs(tailStart))
     let m = excessMean
     let v = Swift.max(excessSquareMean - m * m, 0)
-    if m > 0 && v > 0 {
+    let zeta = Swift.min(1, Swift.max(tailFraction, 1 / Double(memory)))
+    let ratio = risk / zeta
+    // The excesses were clipped at the alarm level, the quantile exceeded with probability
+    // `ratio` among them: fit the moments of the clipped distribution (`ClippedPareto`).
+    if correctsForClipping, m > 0 && v > 0 && ratio < 1,
+      let fitted = ClippedPareto.fit(excessMean: m, excessSquareMean: excessSquareMean, exceedance: ratio)
+    {
+      shape = fitted.shape
+      scale = Swift.max(floorScale, fitted.scale)
+    } else if m > 0 && v > 0 {
       let ratio = m * m / v
       shape = Swift.min(0.5, Swift.max(0, 0.5 * (1 - ratio)))
       scale = Swift.max(floorScale, 0.5 * m * (1 + ratio))
@@ -165,8 +192,6 @@ public struct TailThreshold: Sendable, Equatable {
       shape = 0
       scale = Swift.max(floorScale, m)
     }
-    let zeta = Swift.min(1, Swift.max(tailFraction, 1 / Double(memory)))
-    let ratio = risk / zeta
     if ratio >= 1 {
       alarmError = tailStart
     } else if abs(shape) < 1e-6 {

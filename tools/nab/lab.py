@@ -41,11 +41,50 @@ DEFAULT_NAB = REPO.parent / "shared" / "datasets" / "nab"
 LN10 = math.log(10)
 
 
+def clipped_pareto_moments(shape, r):
+    """ClippedPareto.clippedMoments: E[min(Y, c)], E[min(Y, c)²] for Y ~ GPD(shape, 1), c its
+    quantile exceeded with probability r."""
+    log_inverse = -math.log(r)
+    if shape < 1e-4:
+        return 1 - r, 2 * (1 - r * (1 + log_inverse))
+
+    def h(p):
+        return log_inverse if abs(p) < 1e-12 else math.expm1(p * log_inverse) / p
+
+    mean = h(shape - 1)
+    return mean, 2 / shape * (h(2 * shape - 1) - mean)
+
+
+def clipped_pareto_fit(m, q, r, maximum_shape=0.5, steps=14):
+    """ClippedPareto.fit: (shape, scale) matching clipped moments, None if lighter than exponential."""
+    target = m * m / q
+
+    def ratio(shape):
+        a, b = clipped_pareto_moments(shape, r)
+        return a * a / b
+
+    if not ratio(0) > target:
+        return None
+    if ratio(maximum_shape) >= target:
+        shape = maximum_shape
+    else:
+        low, high = 0.0, maximum_shape
+        for _ in range(steps):
+            middle = (low + high) / 2
+            if ratio(middle) > target:
+                low = middle
+            else:
+                high = middle
+        shape = (low + high) / 2
+    return shape, m / clipped_pareto_moments(shape, r)[0]
+
+
 class Tail:
     """TailThreshold.swift, line for line."""
 
-    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16, early=False, catch_up=30.0):
+    def __init__(self, level=0.9, risk=1e-3, memory=2048, refit=16, early=False, catch_up=30.0, clipped=False):
         self.level, self.risk, self.memory, self.refit = level, risk, memory, refit
+        self.clipped = clipped  # TailThreshold's correctsForClipping
         self.catch_up, self.below_run = catch_up, 0
         # Variant: running averages over everything seen (rate 1/n) until n reaches `memory`.
         self.early, self.seen = early, 0
@@ -64,12 +103,16 @@ class Tail:
         if not values:
             return
         self.t = values[min(len(values) - 1, int(len(values) * self.level))]
-        excesses = [v - self.t for v in values if v > self.t]
-        self.zeta = max(len(excesses), 1) / len(values)
-        if excesses:
-            self.excess_mean = sum(excesses) / len(excesses)
-            self.excess_square_mean = sum(y * y for y in excesses) / len(excesses)
         self.mean = sum(values) / len(values)
+        self.fit_excesses(values, math.inf)
+        if self.alarm > self.t and math.isfinite(self.alarm):
+            self.fit_excesses(values, self.alarm)
+
+    def fit_excesses(self, values, clip):
+        excesses = [min(v, clip) - self.t for v in values if v > self.t]
+        self.zeta = max(len(excesses), 1) / len(values)
+        self.excess_mean = sum(excesses) / len(excesses) if excesses else 0.0
+        self.excess_square_mean = sum(y * y for y in excesses) / len(excesses) if excesses else 0.0
         self.fit()
 
     def log_exceedance(self, e):
@@ -109,12 +152,17 @@ class Tail:
         self.since = 0
         floor = max(1e-6, 1e-3 * abs(self.t))
         m, v = self.excess_mean, max(self.excess_square_mean - self.excess_mean**2, 0)
-        if m > 0 and v > 0:
-            ratio = m * m / v
-            self.shape, self.scale = min(0.5, max(0, 0.5 * (1 - ratio))), max(floor, 0.5 * m * (1 + ratio))
+        ratio = self.risk / min(1, max(self.zeta, 1 / self.memory))
+        fitted = None
+        if self.clipped and m > 0 and v > 0 and ratio < 1:
+            fitted = clipped_pareto_fit(m, self.excess_square_mean, ratio)
+        if fitted is not None:
+            self.shape, self.scale = fitted[0], max(floor, fitted[1])
+        elif m > 0 and v > 0:
+            r = m * m / v
+            self.shape, self.scale = min(0.5, max(0, 0.5 * (1 - r))), max(floor, 0.5 * m * (1 + r))
         else:
             self.shape, self.scale = 0, max(floor, m)
-        ratio = self.risk / min(1, max(self.zeta, 1 / self.memory))
         if ratio >= 1:
             self.alarm = self.t
         elif abs(self.shape) < 1e-6:
@@ -190,7 +238,8 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
     slow = row.get("slow") or [0.0] * n
-    point, trend = Tail(risk=point_risk or risk, early=early_tails), Tail(risk=trend_risk or risk, early=early_tails)
+    point = Tail(risk=point_risk or risk, early=early_tails, clipped=True)
+    trend = Tail(risk=trend_risk or risk, early=early_tails)
     point_level, level = -math.log10(point_risk or risk), -math.log10(risk)
     trend_level = -math.log10(trend_risk or risk)
     transform = point_transform or (lambda e: e)
