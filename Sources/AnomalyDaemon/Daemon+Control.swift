@@ -213,6 +213,10 @@ extension Daemon {
         ("anomalies", .uint(s.anomalies)),
         ("warming_up", .bool(s.warmingUp)),
         ("slow_blocks", s.slowBlocks.map { .uint($0) } ?? .text("off")),
+        (
+          "seasonal_period",
+          .text(s.seasonalPeriods.map { $0.map { $0 > 0 ? String($0) : "none" }.joined(separator: ",") } ?? "off")
+        ),
         ("last_seen", .text(formatTime(s.lastSeenMs))),
         ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
         ("last_score", .double(s.lastScore)),

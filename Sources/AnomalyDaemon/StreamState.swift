@@ -51,7 +51,7 @@ final class StreamState {
   func summary() -> StreamSummary {
     StreamSummary(
       id: id, channels: detector.channels, hidden: detector.model.shape.hidden, samples: samples,
-      anomalies: anomalies, slowBlocks: detector.slow?.blocks,
+      anomalies: anomalies, slowBlocks: detector.slow?.blocks, seasonalPeriods: detector.slow?.seasonalPeriods,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
       warmingUp: detector.isWarmingUp,
@@ -73,6 +73,9 @@ struct StreamSummary: Sendable {
   /// Blocks the slow scale has completed (it scores after `slow_warmup` of them); nil when the
   /// stream has none (`slow_block = 0`, or restored from a checkpoint older than the slow scale).
   var slowBlocks: UInt64?
+  /// Each channel's period in blocks found by the seasonal check (0: none so far); nil when
+  /// the check is off.
+  var seasonalPeriods: [Int]?
   var lastSeenMs: Int64
   var lastAnomalyMs: Int64
   var lastScore: Double

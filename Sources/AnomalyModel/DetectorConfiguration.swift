@@ -79,6 +79,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// it is at least at the alarm level (0 turns it off). Wider than `rangeTolerance`: block
   /// means are fewer, so a new record among them comes by chance more often.
   public var slowRangeTolerance = 0.1
+  /// The slow scale's seasonal check (`SeasonalCheck`): in a stream whose block means repeat
+  /// with an autocorrelation above this, each block is compared with the block one period
+  /// earlier (0 turns it off; it needs the slow scale).
+  public var seasonalCorrelation = 0.9
 
   public init() {}
 
@@ -142,6 +146,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(16...10_000_000).contains(slowWarmup) { return ("slow_warmup", "must be between 16 and 10000000") }
     if !(slowRangeTolerance >= 0 && slowRangeTolerance <= 100) {
       return ("slow_range_tolerance", "must be between 0 and 100")
+    }
+    if !(seasonalCorrelation >= 0 && seasonalCorrelation < 1) {
+      return ("seasonal_correlation", "must be 0 (off) or below 1")
     }
     return nil
   }

@@ -1,18 +1,19 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (4; 3, without the slow scale, 2, also without the stuck-sensor
-///             check, the threshold's catch-up and recurring bursts, and 1, also without alarm
-///             escalation, are still read)
+///     u16     format version (5; 4, without the seasonal check, 3, also without the slow
+///             scale, 2, also without the stuck-sensor check, the threshold's catch-up and
+///             recurring bursts, and 1, also without alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
+///             (with its seasonal check at its end)
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 4
+  public static let stateVersion: UInt16 = 5
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -100,6 +101,7 @@ extension DetectorConfiguration {
     w.write(slowBlock)
     w.write(slowWarmup)
     w.write(slowRangeTolerance)
+    w.write(seasonalCorrelation)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -140,6 +142,8 @@ extension DetectorConfiguration {
       slowWarmup = try r.readInt()
       slowRangeTolerance = try r.readDouble()
     }
+    // Version 5 added the seasonal check.
+    seasonalCorrelation = version >= 5 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -47,6 +47,9 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// The mean of the last block of readings (the slow scale): a change spread over many
   /// readings, each of them ordinary.
   case slow
+  /// The last block against the block one period earlier (the slow scale's seasonal check): a
+  /// day unlike the days before in a stream with a clear daily rhythm.
+  case seasonal
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -118,10 +121,11 @@ public struct ErrorScorer: Sendable, Equatable {
   /// `largestChannelError` is the largest single channel's error (used by streams of several
   /// channels); `stuckSurprise` the surprise of a run of repeated readings
   /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
-  /// that completes a block (`SlowScale`), 0 otherwise.
+  /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
+  /// check's (`SeasonalCheck`), likewise.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
-    slowSurprise: Double = 0
+    slowSurprise: Double = 0, seasonalSurprise: Double = 0
   ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -138,6 +142,7 @@ public struct ErrorScorer: Sendable, Equatable {
     if rangeExcess > 0 { consider(level * (1 + rangeExcess), .range) }
     consider(stuckSurprise, .stuck)
     consider(slowSurprise, .slow)
+    consider(seasonalSurprise, .seasonal)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

@@ -34,6 +34,11 @@ public final class SlowScale {
   /// the readings' range is.
   var low: [Double]
   var high: [Double]
+  /// The block one period back, for streams with a clear period (nil when
+  /// `seasonal_correlation` is 0).
+  var seasonal: SeasonalCheck?
+  /// Each channel's period in blocks found by the seasonal check (0: none); nil when it is off.
+  public var seasonalPeriods: [Int]? { seasonal?.periods }
 
   init(configuration c: DetectorConfiguration, channels: Int) {
     block = c.slowBlock
@@ -50,23 +55,30 @@ public final class SlowScale {
     input = Array(repeating: 0, count: channels)
     low = Array(repeating: .infinity, count: channels)
     high = Array(repeating: -.infinity, count: channels)
+    seasonal = c.seasonalCorrelation > 0 ? SeasonalCheck(configuration: c, channels: channels) : nil
   }
 
   /// Adds one reading; at the reading that completes a block, scores the block mean, learns
   /// from it and returns its surprise (−log10 of its tail probability; 0 while warming up and
-  /// between blocks). `alarmSurprise` is the detector's alarm level: a block above it is
-  /// learned at `anomalyLearningFactor`, as an anomalous reading is.
+  /// between blocks), and the seasonal check's (`SeasonalCheck`). `alarmSurprise` is the
+  /// detector's alarm level: a block above it is learned at `anomalyLearningFactor`, as an
+  /// anomalous reading is.
   func add(
     _ values: UnsafeBufferPointer<Double>, configuration c: DetectorConfiguration, alarmSurprise: Double,
     _ workspace: ModelWorkspace
-  ) -> Double {
+  ) -> (slow: Double, seasonal: Double) {
     let channels = sums.count
     for ch in 0..<channels { sums[ch] += values[ch] }
     filled += 1
-    guard filled == block else { return 0 }
+    guard filled == block else { return (0, 0) }
     for ch in 0..<channels { sums[ch] /= Double(block) }
     var surprise = 0.0
+    var seasonalSurprise = 0.0
     sums.withUnsafeBufferPointer { means in
+      if seasonal != nil {
+        let normaliser = self.normaliser
+        seasonalSurprise = seasonal!.add(means) { normaliser.normalise($0, channel: $1, clip: .infinity) }
+      }
       for ch in 0..<channels {
         input[ch] = Float(normaliser.normalise(means[ch], channel: ch, clip: c.inputClip))
       }
@@ -101,7 +113,7 @@ public final class SlowScale {
     }
     for ch in 0..<channels { sums[ch] = 0 }
     filled = 0
-    return surprise
+    return (surprise, seasonalSurprise)
   }
 
   func encode(into w: inout StateWriter) {
@@ -113,6 +125,7 @@ public final class SlowScale {
     normaliser.encode(into: &w)
     tail.encode(into: &w)
     model.encode(into: &w)
+    seasonal?.encode(into: &w)
   }
 
   func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
@@ -131,5 +144,6 @@ public final class SlowScale {
     try normaliser.decode(from: &r)
     try tail.decode(from: &r, version: version)
     try model.decode(from: &r)
+    try seasonal?.decode(from: &r, version: version)
   }
 }

@@ -21,6 +21,9 @@ public struct ScoredSample: Sendable, Equatable {
   /// The slow scale's surprise (−log10 of its block's probability) at a sample that completes
   /// a block after the warm-up; 0 elsewhere. It is one of the candidates for the score.
   public var slowSurprise = 0.0
+  /// The slow scale's seasonal check's surprise (`SeasonalCheck`), at the same samples; 0
+  /// elsewhere and in streams without a clear period.
+  public var seasonalSurprise = 0.0
 }
 
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
@@ -149,18 +152,18 @@ public final class StreamDetector {
     // Learned from every sample, warm-up included; evidence only after it.
     let stuckSurprise = stuck.update(
       values, alarmLevel: samples <= warmup ? nil : threshold.alarmSurprise)
-    let slowSurprise =
-      slow?.add(values, configuration: config, alarmSurprise: threshold.alarmSurprise, workspace.slowModel) ?? 0
+    let (slowSurprise, seasonalSurprise) =
+      slow?.add(values, configuration: config, alarmSurprise: threshold.alarmSurprise, workspace.slowModel) ?? (0, 0)
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
       if samples > warmup / 4 { threshold.record(error, largestChannelError: largestChannelError) }
       if samples == warmup { threshold.calibrate() }
     } else {
-      result.slowSurprise = slowSurprise
+      (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
-        stuckSurprise: stuckSurprise, slowSurprise: slowSurprise)
+        stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

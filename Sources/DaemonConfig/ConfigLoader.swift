@@ -174,6 +174,7 @@ public enum ConfigLoader {
     try r.read("slow_block", &d.slowBlock)
     try r.read("slow_warmup", &d.slowWarmup)
     try r.read("slow_range_tolerance", &d.slowRangeTolerance)
+    try r.read("seasonal_correlation", &d.seasonalCorrelation)
   }
 
   /// Range checks across the whole configuration.

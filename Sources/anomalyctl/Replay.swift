@@ -24,8 +24,10 @@ struct Replay: ParsableCommand {
       several), `error` (the reconstruction error in standard deviations), `error_threshold` \
       (the point tail's adaptive alarm level in the same units), `warming_up` (1 while no \
       alarm can fire yet), `reason` (which evidence gave the score: error, trend, channel, \
-      range, stuck, slow; none in warm-up) and `slow_surprise` (the slow scale's surprise, \
-      −log10 of its block's probability, at a reading that completes a block; 0 elsewhere).
+      range, stuck, slow, seasonal; none in warm-up), `slow_surprise` (the slow scale's \
+      surprise, −log10 of its block's probability, at a reading that completes a block; 0 \
+      elsewhere) and `seasonal_surprise` (the same for the block's difference from the block \
+      one period earlier, in streams with a clear period; 0 elsewhere).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
@@ -106,7 +108,9 @@ struct ReplayRunner {
     if explain {
       let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
       output.write(
-        "," + (expected + ["error", "error_threshold", "warming_up", "reason", "slow_surprise"]).joined(separator: ","))
+        ","
+          + (expected + ["error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise"])
+          .joined(separator: ","))
     }
     output.write("\n")
     while let line = input.next() {
@@ -131,7 +135,7 @@ struct ReplayRunner {
         for c in 0..<channels { output.write(",\(workspace.expected[c])") }
         output.write(
           ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
-            + "\(result.slowSurprise)")
+            + "\(result.slowSurprise),\(result.seasonalSurprise)")
       }
       output.write("\n")
     }

@@ -88,6 +88,31 @@ final class DetectorTests: XCTestCase {
     XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))")
   }
 
+  /// A machine on a daily schedule (readings every 5 minutes: low at night, a ramp up to a
+  /// plateau by day) whose ramp does not come one day, like NAB's `art_daily_nojump`: every
+  /// reading of that day is one the machine shows each night. The seasonal check, comparing
+  /// each block with the block a day earlier, reports it; without it nothing fires that day.
+  func testSeasonalCheckCatchesAMissingDailyRamp() {
+    var rng = SplitMix64(seed: 8)
+    let day = 288
+    let quietDay = (10 * day)..<(11 * day)
+    let series = (0..<(14 * day)).map { t -> [Double] in
+      let minute = t % day
+      let busy = (96..<216).contains(minute) && !quietDay.contains(t)
+      return [(busy ? 80.0 : 20) + gaussian(&rng)]
+    }
+    let results = detect(series)
+    let inQuietDay = results.enumerated().filter { $0.element.anomaly && quietDay.contains($0.offset) }
+    XCTAssertEqual(inQuietDay.first?.element.reason, .seasonal, "\(inQuietDay.map { ($0.offset, $0.element.reason) })")
+    XCTAssertLessThan(inQuietDay.first?.offset ?? .max, quietDay.lowerBound + 120 + 24)
+    var withoutSeasonalCheck = DetectorConfiguration()
+    withoutSeasonalCheck.seasonalCorrelation = 0
+    let silent = detect(series, configuration: withoutSeasonalCheck).enumerated().filter {
+      $0.element.anomaly && quietDay.contains($0.offset)
+    }
+    XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))")
+  }
+
   func testReconstructionCannotSeeTheValueItScores() {
     var rng = SplitMix64(seed: 5)
     let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }

@@ -69,6 +69,12 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 3), version: 3)
   }
 
+  /// A checkpoint written before the seasonal check existed (format version 4) restores with
+  /// the slow scale and without the check.
+  func testVersionFourStateRestoresWithoutTheSeasonalCheck() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 4), version: 4)
+  }
+
   /// The slow scale past its warm-up and in the middle of a block continues exactly.
   func testRestoredSlowScaleContinuesBitForBit() throws {
     var configuration = DetectorConfiguration()
@@ -97,8 +103,10 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 4 added the configuration's last three fields and the slow
-  /// scale after the model (for a detector without one, its presence flag). Version 3 added the
+  /// later versions added. Version 5 added the configuration's last field (and the seasonal
+  /// check at the slow scale's end, absent when that field is 0). Version 4 added the three
+  /// fields before it and the slow scale after the model (for a detector without one, its
+  /// presence flag). Version 3 added the
   /// configuration's last integer and two doubles before those, each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
   /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
   /// the configuration's double before those and the gate's event surprise.
@@ -110,12 +118,18 @@ final class StateTests: XCTestCase {
       encode(&w)
       return w.bytes.count
     }
-    precondition(detector.slow == nil, "older formats have no slow scale")
+    precondition(detector.slow?.seasonalPeriods == nil, "older formats have no seasonal check")
+    precondition(version >= 4 || detector.slow == nil, "formats before 4 have no slow scale")
     let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
-    // The slow scale's presence flag ends the payload; the version-3 configuration ended 24
+    let removedByVersionFive = [(fullConfigurationEnd - 8)..<fullConfigurationEnd]
+    if version == 4 {
+      for range in removedByVersionFive { payload.removeSubrange(range) }
+      return withHeader(payload, version: version)
+    }
+    // The slow scale's presence flag ends the payload; the version-3 configuration ended 32
     // bytes before the current one (positions below are in the current payload).
     let slowFlagStart = payload.count - 1
-    let configurationEnd = fullConfigurationEnd - 24
+    let configurationEnd = fullConfigurationEnd - 32
     let pointEnd =
       fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
@@ -128,7 +142,7 @@ final class StateTests: XCTestCase {
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     // The gate's five version-2 fields come first, its recurring-burst fields after them.
     let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
-    let removedByVersionFour = [slowFlagStart..<payload.count, configurationEnd..<fullConfigurationEnd]
+    let removedByVersionFour = [slowFlagStart..<payload.count, configurationEnd..<(fullConfigurationEnd - 8)]
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
       gateVersionTwoEnd..<gateEnd,
@@ -138,8 +152,13 @@ final class StateTests: XCTestCase {
     ]
     if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
     if version == 3 { removed = [] }
-    removed += removedByVersionFour
+    removed += removedByVersionFour + removedByVersionFive
     for range in removed.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
+    return withHeader(payload, version: version)
+  }
+
+  /// A checkpoint of `version` around `payload`: magic, version, length, payload, CRC.
+  func withHeader(_ payload: [UInt8], version: UInt16) -> [UInt8] {
     var out = StateWriter()
     for b in Array("ADST".utf8) { out.write(b) }
     out.write(version)
@@ -207,6 +226,7 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
+    if version < 5 { configuration.seasonalCorrelation = 0 }
     if version < 4 { configuration.slowBlock = 0 }
     if version < 3 {
       configuration.stuckMinimumRun = 0

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -119,6 +120,8 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert "hidden:8" in detail
     # The slow scale has seen every completed block of 24 readings.
     assert f"slow_blocks:{LENGTH // 24}" in detail
+    # The seasonal check's period of the block means, in blocks, or none found.
+    assert re.search(r"\bseasonal_period:(none|\d+)\n", detail), detail
     pub.send_multipart([b"py.pair", b"1.0,2.0"])
     deadline = time.monotonic() + 5
     while (pair := daemon.ctl("stream", "py.pair", check=False)).returncode != 0 and time.monotonic() < deadline:

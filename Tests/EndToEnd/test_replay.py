@@ -86,19 +86,25 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     plain = replay(tmp_path, text)[1]
     result, explained = replay(tmp_path, text, "--explain")
     assert result.returncode == 0, result.stderr
-    assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up", "reason", "slow_surprise"]
+    assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up", "reason", "slow_surprise",
+                                       "seasonal_surprise"]
     assert [row[:4] for row in explained] == plain
     body = explained[1:]
     warm = [row[7] for row in body]
     assert warm[:200] == ["1"] * 200 and set(warm[200:]) == {"0"}
     reasons = [row[8] for row in body]
-    assert set(reasons[:200]) == {"none"} and set(reasons[200:]) <= {"error", "trend", "range", "stuck", "slow"}
+    assert set(reasons[:200]) == {"none"} and set(reasons[200:]) <= {"error", "trend", "range", "stuck", "slow",
+                                                                     "seasonal"}
     # The slow scale reports a surprise only at a reading that completes a block of 24, once it
     # has learned from its first 50 blocks (1,200 readings) and the detector is out of warm-up.
     slow = [float(row[9]) for row in body]
     assert all(s >= 0 for s in slow)
     assert all(s == 0 for i, s in enumerate(slow) if i < 1200 or (i + 1) % 24 != 0)
     assert len(body) < 1200 or any(s > 0 for i, s in enumerate(slow) if (i + 1) % 24 == 0)
+    # The seasonal check reports only at block ends too, and only after the warm-up.
+    seasonal = [float(row[10]) for row in body]
+    assert all(s >= 0 for s in seasonal)
+    assert all(s == 0 for i, s in enumerate(seasonal) if i < 200 or (i + 1) % 24 != 0)
     assert all(float(row[5]) >= 0 for row in body)
     # After warm-up the reconstruction follows the series: most errors are within the threshold.
     calm = [row for row in body[300:1000] if row[3] == "0"]
@@ -117,6 +123,6 @@ def test_explain_names_one_expected_column_per_channel(tmp_path):
     result, out = replay(tmp_path, "\n".join(rows) + "\n", "--explain")
     assert result.returncode == 0, result.stderr
     assert out[0][3:] == ["anomaly_score", "is_anomaly", "expected_temp", "expected_pressure", "error",
-                          "error_threshold", "warming_up", "reason", "slow_surprise"]
+                          "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise"]
     last = out[-1]
     assert abs(float(last[5]) - 20) < 10 and abs(float(last[6]) - 1000) < 10

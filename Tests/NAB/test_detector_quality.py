@@ -28,12 +28,12 @@ def test_nab_scores_stay_above_the_floor(tmp_path):
         check=True, capture_output=True, timeout=600,
     )
     result = json.loads(summary.read_text())
-    # Measured 72.31 / 62.51 / 77.52 (optimised) and 71.42 / 60.73 / 76.92 (own) on 2026-11-25
-    # (fifth session; the four weight seeds' lowest standard scores are 70.3 and 69.5). The
+    # Measured 74.72 / 67.39 / 79.41 (optimised) and 72.74 / 65.54 / 77.23 (own) on 2026-11-25
+    # (sixth session; the four weight seeds' lowest standard scores are 74.3 and 72.7). The
     # floors leave room for floating-point differences between builds, not for regressions.
-    assert result["optimised"]["standard"]["score"] >= 70.5
-    assert result["optimised"]["reward_low_FP_rate"]["score"] >= 60.5
-    assert result["own_threshold"]["standard"] >= 69.5
+    assert result["optimised"]["standard"]["score"] >= 73
+    assert result["optimised"]["reward_low_FP_rate"]["score"] >= 65.5
+    assert result["own_threshold"]["standard"] >= 71
 
 
 def test_scoring_lab_replicates_the_daemon(tmp_path):

@@ -10,7 +10,8 @@ It replays the 58 NAB files once through `anomalyctl replay --explain` (the reco
 error of every row, from exactly the daemon's detector and default configuration), then runs a
 Python replica of `ErrorScorer`, `TailThreshold`, the range check, the onset filter and
 `AlarmGate` on those errors (the slow scale's surprise is taken as the daemon reports it, in
-the `slow_surprise` column, since it comes from a model of its own). `--check` proves the replica gives the daemon's scores, so a
+the `slow_surprise` column, since it comes from a model of its own, and so is the seasonal
+check's, `seasonal_surprise`). `--check` proves the replica gives the daemon's scores, so a
 variant that changes only the post-processing is measured in seconds instead of a Swift patch.
 
 The one thing a replica cannot show: in the daemon, a point above the threshold is learned
@@ -238,6 +239,7 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
     err, values, n = row["error"], row["value"], len(row["error"])
     slow = row.get("slow") or [0.0] * n
+    seasonal = row.get("seasonal") or [0.0] * n
     point = Tail(risk=point_risk or risk, early=early_tails, clipped=True)
     trend = Tail(risk=trend_risk or risk, early=early_tails)
     point_level, level = -math.log10(point_risk or risk), -math.log10(risk)
@@ -293,6 +295,8 @@ def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tol
             # The slow scale's surprise, from the daemon itself (its own model over block means).
             if slow[i] > surprise:
                 surprise, source = slow[i], "slow"
+            if seasonal[i] > surprise:
+                surprise, source = seasonal[i], "seasonal"
             for name, series, tolerance in record_candidates:
                 # Variant: a value of `series` beyond its all-time post-warm-up maximum by more
                 # than `tolerance` of it is at least at the alarm level, like the range check.
@@ -553,6 +557,7 @@ def explain_all(nab: Path, out: Path, settings: list[str] = (), anomalyctl: str 
             "signed": [(1 if v >= x else -1) * e for v, x, e in zip(value, expected, error)],
             "score": [float(r["anomaly_score"]) for r in rows],
             "slow": [float(r.get("slow_surprise") or 0) for r in rows],
+            "seasonal": [float(r.get("seasonal_surprise") or 0) for r in rows],
         }
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Compares each block mean with the block mean one period earlier, in a stream whose block
+/// means repeat with a clear period (a machine on a daily schedule): "at this time yesterday it
+/// was 80, today it is 20".
+///
+/// A missing daily ramp leaves every reading inside the range the stream always shows, and the
+/// slow scale's model, which reconstructs a block from the blocks before it without knowing the
+/// time of day, cannot tell a night that goes on too long from an ordinary night. The block one
+/// period back can: its difference from the current block is small every day but that one.
+///
+/// The period is the lag, within `longestPeriod` blocks, with the highest autocorrelation of the
+/// last `history` block means after the autocorrelation first turns negative (a trend or slow
+/// drift correlates at short lags without repeating), once that autocorrelation exceeds
+/// `minimumCorrelation`; it is re-estimated every `recheckInterval` blocks. Streams without
+/// such a period (most real ones, whose days differ more than that) are never scored here.
+/// The differences, in the slow normaliser's units and the largest over the channels that have
+/// a period, get a tail of their own (`TailThreshold`), fitted after `warmupResiduals` of them.
+struct SeasonalCheck {
+  static let history = 96
+  static let longestPeriod = 32
+  static let recheckInterval = 4
+  static let warmupResiduals = 30
+  /// The tail's memory, in differences (one per block): as the slow scale's own tail.
+  static let tailMemory = 256
+
+  let minimumCorrelation: Double
+  /// The last `history` block means of each channel, oldest first: channel `c`'s `count` values
+  /// start at `c * history`.
+  private var means: [Double]
+  private var count = 0
+  /// Blocks added, for the recheck schedule.
+  private var blocks: UInt64 = 0
+  /// Each channel's period in blocks; 0: none.
+  private(set) var periods: [Int]
+  private var tail: TailThreshold
+  private var residuals = 0
+
+  init(configuration c: DetectorConfiguration, channels: Int) {
+    minimumCorrelation = c.seasonalCorrelation
+    means = Array(repeating: 0, count: channels * SeasonalCheck.history)
+    periods = Array(repeating: 0, count: channels)
+    tail = TailThreshold(
+      level: c.thresholdLevel, risk: c.risk, memory: SeasonalCheck.tailMemory, refitInterval: c.thresholdRefit,
+      catchUp: c.thresholdCatchUp, correctsForClipping: true)
+  }
+
+  /// Adds one block's means and returns the surprise of its difference from the block one
+  /// period back (−log10 of its tail probability), 0 while there is no period or the tail is
+  /// warming up. `normalised(x, c)` puts a channel's value in the slow normaliser's units.
+  mutating func add(
+    _ blockMeans: UnsafeBufferPointer<Double>, normalised: (Double, Int) -> Double
+  ) -> Double {
+    let channels = periods.count
+    let h = SeasonalCheck.history
+    if count == h {
+      for c in 0..<channels {
+        for j in 1..<h { means[c * h + j - 1] = means[c * h + j] }
+      }
+      count -= 1
+    }
+    for c in 0..<channels { means[c * h + count] = blockMeans[c] }
+    count += 1
+    blocks += 1
+    if blocks % UInt64(SeasonalCheck.recheckInterval) == 0 {
+      for c in 0..<channels { periods[c] = period(channel: c) }
+    }
+    var residual = -1.0
+    for c in 0..<channels where periods[c] > 0 && count > periods[c] {
+      let earlier = means[c * h + count - 1 - periods[c]]
+      residual = Swift.max(residual, abs(normalised(blockMeans[c], c) - normalised(earlier, c)))
+    }
+    guard residual >= 0, residual.isFinite else { return 0 }
+    guard residuals >= SeasonalCheck.warmupResiduals else {
+      tail.record(residual)
+      residuals += 1
+      if residuals == SeasonalCheck.warmupResiduals { tail.calibrate() }
+      return 0
+    }
+    return Swift.max(0, -tail.score(residual) / log(10.0))
+  }
+
+  /// The channel's period in blocks (0 for none) from its last `count` block means.
+  private func period(channel c: Int) -> Int {
+    let n = count
+    let longest = Swift.min(SeasonalCheck.longestPeriod, n / 3)
+    guard longest >= 2 else { return 0 }
+    let start = c * SeasonalCheck.history
+    var mean = 0.0
+    for j in 0..<n { mean += means[start + j] }
+    mean /= Double(n)
+    var variance = 0.0
+    for j in 0..<n {
+      let d = means[start + j] - mean
+      variance += d * d
+    }
+    variance /= Double(n)
+    guard variance > 0, variance.isFinite else { return 0 }
+    var crossed = false
+    var (best, period) = (minimumCorrelation, 0)
+    for lag in 1...longest {
+      var sum = 0.0
+      for j in lag..<n { sum += (means[start + j] - mean) * (means[start + j - lag] - mean) }
+      let correlation = sum / Double(n - lag) / variance
+      if !crossed {
+        crossed = correlation < 0
+        continue
+      }
+      if correlation > best { (best, period) = (correlation, lag) }
+    }
+    return period
+  }
+
+  func encode(into w: inout StateWriter) {
+    w.write(means)
+    w.write(count)
+    w.write(blocks)
+    for period in periods { w.write(period) }
+    tail.encode(into: &w)
+    w.write(residuals)
+  }
+
+  mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
+    let restored = try r.readDoubles(max: 4096 * SeasonalCheck.history)
+    let restoredCount = try r.readInt()
+    let restoredBlocks = UInt64(try r.readCounter())
+    var restoredPeriods = periods
+    for c in restoredPeriods.indices { restoredPeriods[c] = try r.readInt() }
+    guard restored.count == means.count, restored.allSatisfy(\.isFinite),
+      (0...SeasonalCheck.history).contains(restoredCount),
+      restoredPeriods.allSatisfy({ (0...SeasonalCheck.longestPeriod).contains($0) })
+    else { throw .invalid("seasonal check") }
+    (means, count, blocks, periods) = (restored, restoredCount, restoredBlocks, restoredPeriods)
+    try tail.decode(from: &r, version: version)
+    residuals = Swift.min(try r.readCounter(), SeasonalCheck.warmupResiduals)
+  }
+}
