@@ -89,30 +89,49 @@ struct SeasonalCheck {
     let n = count
     let longest = Swift.min(SeasonalCheck.longestPeriod, n / 3)
     guard longest >= 2 else { return 0 }
-    let start = c * SeasonalCheck.history
-    var mean = 0.0
-    for j in 0..<n { mean += means[start + j] }
-    mean /= Double(n)
-    var variance = 0.0
-    for j in 0..<n {
-      let d = means[start + j] - mean
-      variance += d * d
-    }
-    variance /= Double(n)
-    guard variance > 0, variance.isFinite else { return 0 }
-    var crossed = false
-    var (best, period) = (minimumCorrelation, 0)
-    for lag in 1...longest {
-      var sum = 0.0
-      for j in lag..<n { sum += (means[start + j] - mean) * (means[start + j - lag] - mean) }
-      let correlation = sum / Double(n - lag) / variance
-      if !crossed {
-        crossed = correlation < 0
-        continue
+    return means.withUnsafeBufferPointer { all in
+      withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { centred in
+        let x = all.baseAddress! + c * SeasonalCheck.history
+        let d = centred.baseAddress!
+        var mean = 0.0
+        for j in 0..<n { mean += x[j] }
+        mean /= Double(n)
+        for j in 0..<n { d[j] = x[j] - mean }
+        let variance = SeasonalCheck.dot(d, d, count: n) / Double(n)
+        guard variance > 0, variance.isFinite else { return 0 }
+        var crossed = false
+        var (best, period) = (minimumCorrelation, 0)
+        for lag in 1...longest {
+          let correlation = SeasonalCheck.dot(d + lag, d, count: n - lag) / Double(n - lag) / variance
+          if !crossed {
+            crossed = correlation < 0
+            continue
+          }
+          if correlation > best { (best, period) = (correlation, lag) }
+        }
+        return period
       }
-      if correlation > best { (best, period) = (correlation, lag) }
     }
-    return period
+  }
+
+  /// Σ a[j]·b[j] in four lanes: the autocorrelations are a tenth of a step's instructions when
+  /// summed one product at a time.
+  @inline(__always)
+  static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int) -> Double {
+    var lanes = SIMD4<Double>(repeating: 0)
+    var j = 0
+    while j + 4 <= count {
+      lanes +=
+        UnsafeRawPointer(a + j).loadUnaligned(as: SIMD4<Double>.self)
+        * UnsafeRawPointer(b + j).loadUnaligned(as: SIMD4<Double>.self)
+      j += 4
+    }
+    var sum = lanes.sum()
+    while j < count {
+      sum += a[j] * b[j]
+      j += 1
+    }
+    return sum
   }
 
   func encode(into w: inout StateWriter) {
