@@ -16,15 +16,23 @@
 /// The period is the lag, within `longestPeriod` blocks, with the highest autocorrelation of the
 /// last `history` block means after the autocorrelation first turns negative (a trend or slow
 /// drift correlates at short lags without repeating), once that autocorrelation exceeds
-/// `minimumCorrelation`; it is re-estimated every `recheckInterval` blocks. Streams without
+/// `minimumCorrelation` — or the shortest lag within `multipleTolerance` of it, since twice a
+/// period correlates about as well as the period; it is re-estimated every `recheckInterval`
+/// blocks. Streams without
 /// such a period (most real ones, whose days differ more than that) are never scored here.
-/// The differences, in the slow normaliser's units and the largest over the channels that have
-/// a period, get a tail of their own (`TailThreshold`), fitted after `warmupResiduals` of them.
+/// A block is compared with the block one period back and, once there is one, with the block
+/// two periods back, and the smaller difference counts: the day after an unusual day is not
+/// reported for being unlike it, and after a lasting shift of level only the first period is
+/// unlike both. The differences, in the slow normaliser's units and the largest over the
+/// channels that have a period, get a tail of their own (`TailThreshold`), fitted after
+/// `warmupResiduals` of them.
 struct SeasonalCheck {
   static let history = 96
   static let longestPeriod = 32
   static let recheckInterval = 4
-  static let warmupResiduals = 30
+  /// How much less a shorter lag may correlate than the best and still be the period.
+  static let multipleTolerance = 0.05
+  static let warmupResiduals = 60
   /// The tail's memory, in differences (one per block): as the slow scale's own tail.
   static let tailMemory = 256
 
@@ -71,8 +79,12 @@ struct SeasonalCheck {
     }
     var residual = -1.0
     for c in 0..<channels where periods[c] > 0 && count > periods[c] {
-      let earlier = means[c * h + count - 1 - periods[c]]
-      residual = Swift.max(residual, abs(normalised(blockMeans[c], c) - normalised(earlier, c)))
+      let current = normalised(blockMeans[c], c)
+      var difference = abs(current - normalised(means[c * h + count - 1 - periods[c]], c))
+      if count > 2 * periods[c] {
+        difference = Swift.min(difference, abs(current - normalised(means[c * h + count - 1 - 2 * periods[c]], c)))
+      }
+      residual = Swift.max(residual, difference)
     }
     guard residual >= 0, residual.isFinite else { return 0 }
     guard residuals >= SeasonalCheck.warmupResiduals else {
@@ -99,17 +111,27 @@ struct SeasonalCheck {
         for j in 0..<n { d[j] = x[j] - mean }
         let variance = SeasonalCheck.dot(d, d, count: n) / Double(n)
         guard variance > 0, variance.isFinite else { return 0 }
-        var crossed = false
-        var (best, period) = (minimumCorrelation, 0)
-        for lag in 1...longest {
-          let correlation = SeasonalCheck.dot(d + lag, d, count: n - lag) / Double(n - lag) / variance
-          if !crossed {
-            crossed = correlation < 0
-            continue
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: longest + 1) { correlations in
+          var firstCandidate = longest + 1
+          var best = -Double.infinity
+          for lag in 1...longest {
+            let correlation = SeasonalCheck.dot(d + lag, d, count: n - lag) / Double(n - lag) / variance
+            correlations[lag] = correlation
+            if firstCandidate > longest {
+              if correlation < 0 { firstCandidate = lag + 1 }
+              continue
+            }
+            best = Swift.max(best, correlation)
           }
-          if correlation > best { (best, period) = (correlation, lag) }
+          guard best > minimumCorrelation else { return 0 }
+          // Every multiple of a period correlates about as well as the period itself: the
+          // shortest lag within `multipleTolerance` of the best is the period.
+          for lag in firstCandidate...longest
+          where correlations[lag] > minimumCorrelation && correlations[lag] >= best - SeasonalCheck.multipleTolerance {
+            return lag
+          }
+          return 0
         }
-        return period
       }
     }
   }

@@ -29,6 +29,24 @@ final class SeasonalCheckTests: XCTestCase {
     XCTAssertEqual(period(of: walk), 0)
   }
 
+  /// One unusual block is reported; the same phase one period later, an ordinary block again,
+  /// is not, though it is as unlike the unusual block as that was unlike its own day before:
+  /// it is also compared with the block two periods back.
+  func testTheDayAfterAnUnusualDayIsNotReportedForBeingUnlikeIt() {
+    var rng = SplitMix64(seed: 6)
+    var check = SeasonalCheck(configuration: DetectorConfiguration(), channels: 1)
+    var surprises: [Double] = []
+    for b in 0..<240 {
+      let mean = 50 + 30 * sin(2 * .pi * Double(b) / 12) + gaussian(&rng) - (b == 200 ? 20 : 0)
+      surprises.append([mean].withUnsafeBufferPointer { check.add($0) { x, _ in x } })
+    }
+    XCTAssertEqual(check.periods, [12])
+    let alarm = -log10(DetectorConfiguration().risk)
+    XCTAssertGreaterThan(surprises[200], alarm)
+    XCTAssertLessThan(surprises[212], alarm)
+    XCTAssertLessThan(surprises[201..<240].max() ?? 0, alarm, "\(surprises[201...])")
+  }
+
   /// A rhythm that explains too little of the variance is not trusted as a period.
   func testNoisyRhythmIsNotAPeriod() {
     var rng = SplitMix64(seed: 5)
