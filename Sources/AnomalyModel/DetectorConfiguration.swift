@@ -80,8 +80,8 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// means are fewer, so a new record among them comes by chance more often.
   public var slowRangeTolerance = 0.1
   /// The slow scale's seasonal check (`SeasonalCheck`): in a stream whose block means repeat
-  /// with an autocorrelation above this, each block is compared with the block one period
-  /// earlier (0 turns it off; it needs the slow scale).
+  /// with an autocorrelation above this, each block is compared with the blocks one and two
+  /// periods earlier (0 turns it off; it needs the slow scale).
   public var seasonalCorrelation = 0.9
 
   public init() {}

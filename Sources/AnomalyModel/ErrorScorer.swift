@@ -47,8 +47,8 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// The mean of the last block of readings (the slow scale): a change spread over many
   /// readings, each of them ordinary.
   case slow
-  /// The last block against the block one period earlier (the slow scale's seasonal check): a
-  /// day unlike the days before in a stream with a clear daily rhythm.
+  /// The last block against the blocks one and two periods earlier (the slow scale's seasonal
+  /// check): a day unlike the days before in a stream with a clear daily rhythm.
   case seasonal
 }
 

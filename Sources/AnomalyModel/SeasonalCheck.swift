@@ -4,9 +4,9 @@
   import Darwin
 #endif
 
-/// Compares each block mean with the block mean one period earlier, in a stream whose block
-/// means repeat with a clear period (a machine on a daily schedule): "at this time yesterday it
-/// was 80, today it is 20".
+/// Compares each block mean with the block means one and two periods earlier, in a stream whose
+/// block means repeat with a clear period (a machine on a daily schedule): "at this time
+/// yesterday and the day before it was 80, today it is 20".
 ///
 /// A missing daily ramp leaves every reading inside the range the stream always shows, and the
 /// slow scale's model, which reconstructs a block from the blocks before it without knowing the
@@ -18,8 +18,9 @@
 /// drift correlates at short lags without repeating), once that autocorrelation exceeds
 /// `minimumCorrelation` — or the shortest lag within `multipleTolerance` of it, since twice a
 /// period correlates about as well as the period; it is re-estimated every `recheckInterval`
-/// blocks. Streams without
-/// such a period (most real ones, whose days differ more than that) are never scored here.
+/// blocks. Streams without such a period (most real ones, whose days differ more than that)
+/// are never scored here.
+///
 /// A block is compared with the block one period back and, once there is one, with the block
 /// two periods back, and the smaller difference counts: the day after an unusual day is not
 /// reported for being unlike it, and after a lasting shift of level only the first period is
@@ -57,9 +58,10 @@ struct SeasonalCheck {
       catchUp: c.thresholdCatchUp, correctsForClipping: true)
   }
 
-  /// Adds one block's means and returns the surprise of its difference from the block one
-  /// period back (−log10 of its tail probability), 0 while there is no period or the tail is
-  /// warming up. `normalised(x, c)` puts a channel's value in the slow normaliser's units.
+  /// Adds one block's means and returns the surprise of its difference from the blocks one
+  /// and two periods back (the smaller; −log10 of its tail probability), 0 while there is no
+  /// period or the tail is warming up. `normalised(x, c)` puts a channel's value in the slow
+  /// normaliser's units.
   mutating func add(
     _ blockMeans: UnsafeBufferPointer<Double>, normalised: (Double, Int) -> Double
   ) -> Double {

@@ -34,7 +34,7 @@ public final class SlowScale {
   /// the readings' range is.
   var low: [Double]
   var high: [Double]
-  /// The block one period back, for streams with a clear period (nil when
+  /// The blocks one and two periods back, for streams with a clear period (nil when
   /// `seasonal_correlation` is 0).
   var seasonal: SeasonalCheck?
   /// Each channel's period in blocks found by the seasonal check (0: none); nil when it is off.

@@ -26,8 +26,8 @@ struct Replay: ParsableCommand {
       alarm can fire yet), `reason` (which evidence gave the score: error, trend, channel, \
       range, stuck, slow, seasonal; none in warm-up), `slow_surprise` (the slow scale's \
       surprise, −log10 of its block's probability, at a reading that completes a block; 0 \
-      elsewhere) and `seasonal_surprise` (the same for the block's difference from the block \
-      one period earlier, in streams with a clear period; 0 elsewhere).
+      elsewhere) and `seasonal_surprise` (the same for the block's difference from the blocks \
+      one and two periods earlier, in streams with a clear period; 0 elsewhere).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
