@@ -157,6 +157,9 @@ extension Daemon {
             ("threshold", .text("SPOT-style GPD tail fit over the last \(d.thresholdWindow) errors")),
             ("threshold_level", .double(d.thresholdLevel)),
             ("risk", .double(d.risk)),
+            // The slow scale's block length and the seasonal check's correlation (0: off).
+            ("slow_block", .int(Int64(d.slowBlock))),
+            ("seasonal_correlation", .double(d.slowBlock > 0 ? d.seasonalCorrelation : 0)),
             ("seed", .uint(d.seed)),
           ]))
     }

@@ -104,6 +104,7 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
         {**b, "stream": "py.sine"} for b, _ in spike_events(events, "ctl.sine")
     ]
     info = daemon.info()
+    assert info["model"]["slow_block"] == 24 and info["model"]["seasonal_correlation"] == 0.9
     assert info["ingest"]["messages_received"] == 2 * LENGTH
     assert info["ingest"]["samples_scored"] == 2 * LENGTH
     assert info["ingest"]["rejected_total"] == 0 and info["ingest"]["samples_dropped"] == 0
