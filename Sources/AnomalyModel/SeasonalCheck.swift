@@ -111,13 +111,13 @@ struct SeasonalCheck {
         for j in 0..<n { mean += x[j] }
         mean /= Double(n)
         for j in 0..<n { d[j] = x[j] - mean }
-        let variance = SeasonalCheck.dot(d, d, count: n) / Double(n)
+        let variance = Kernels.dot(d, d, n) / Double(n)
         guard variance > 0, variance.isFinite else { return 0 }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: longest + 1) { correlations in
           var firstCandidate = longest + 1
           var best = -Double.infinity
           for lag in 1...longest {
-            let correlation = SeasonalCheck.dot(d + lag, d, count: n - lag) / Double(n - lag) / variance
+            let correlation = Kernels.dot(d + lag, d, n - lag) / Double(n - lag) / variance
             correlations[lag] = correlation
             if firstCandidate > longest {
               if correlation < 0 { firstCandidate = lag + 1 }
@@ -136,26 +136,6 @@ struct SeasonalCheck {
         }
       }
     }
-  }
-
-  /// Σ a[j]·b[j] in four lanes: the autocorrelations are a tenth of a step's instructions when
-  /// summed one product at a time.
-  @inline(__always)
-  static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int) -> Double {
-    var lanes = SIMD4<Double>(repeating: 0)
-    var j = 0
-    while j + 4 <= count {
-      lanes +=
-        UnsafeRawPointer(a + j).loadUnaligned(as: SIMD4<Double>.self)
-        * UnsafeRawPointer(b + j).loadUnaligned(as: SIMD4<Double>.self)
-      j += 4
-    }
-    var sum = lanes.sum()
-    while j < count {
-      sum += a[j] * b[j]
-      j += 1
-    }
-    return sum
   }
 
   func encode(into w: inout StateWriter) {

@@ -76,16 +76,27 @@ final class DetectorTests: XCTestCase {
       let swing = (inside ? 3.5 : 5) * sin(2 * .pi * Double(t) / 24)
       return [10 + swing - (inside ? 1.5 : 0) + 0.5 * gaussian(&rng)]
     }
-    let events = detect(series).enumerated().filter { $0.element.anomaly }
-    let inSag = events.filter { sag.contains($0.offset) }
-    XCTAssertEqual(inSag.first?.offset, sag.lowerBound + 23)
-    XCTAssertEqual(inSag.first?.element.reason, .slow)
-    var withoutSlowScale = DetectorConfiguration()
-    withoutSlowScale.slowBlock = 0
-    let silent = detect(series, configuration: withoutSlowScale).enumerated().filter {
-      $0.element.anomaly && sag.contains($0.offset)
+    let first = assertOnlyCaught(by: .slow, in: sag, of: series) { $0.slowBlock = 0 }
+    XCTAssertEqual(first, sag.lowerBound + 23)
+  }
+
+  /// Asserts that the first event inside `window` has `reason`, and that with `disable` applied
+  /// to the default configuration no event fires inside it; returns that first event's offset.
+  func assertOnlyCaught(
+    by reason: AnomalyReason, in window: Range<Int>, of series: [[Double]],
+    file: StaticString = #filePath, line: UInt = #line, disabling disable: (inout DetectorConfiguration) -> Void
+  ) -> Int? {
+    let inWindow = detect(series).enumerated().filter { $0.element.anomaly && window.contains($0.offset) }
+    XCTAssertEqual(
+      inWindow.first?.element.reason, reason, "\(inWindow.map { ($0.offset, $0.element.reason) })", file: file,
+      line: line)
+    var without = DetectorConfiguration()
+    disable(&without)
+    let silent = detect(series, configuration: without).enumerated().filter {
+      $0.element.anomaly && window.contains($0.offset)
     }
-    XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))")
+    XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))", file: file, line: line)
+    return inWindow.first?.offset
   }
 
   /// A machine on a daily schedule (readings every 5 minutes: low at night, a ramp up to a
@@ -101,16 +112,8 @@ final class DetectorTests: XCTestCase {
       let busy = (96..<216).contains(minute) && !quietDay.contains(t)
       return [(busy ? 80.0 : 20) + gaussian(&rng)]
     }
-    let results = detect(series)
-    let inQuietDay = results.enumerated().filter { $0.element.anomaly && quietDay.contains($0.offset) }
-    XCTAssertEqual(inQuietDay.first?.element.reason, .seasonal, "\(inQuietDay.map { ($0.offset, $0.element.reason) })")
-    XCTAssertLessThan(inQuietDay.first?.offset ?? .max, quietDay.lowerBound + 120 + 24)
-    var withoutSeasonalCheck = DetectorConfiguration()
-    withoutSeasonalCheck.seasonalCorrelation = 0
-    let silent = detect(series, configuration: withoutSeasonalCheck).enumerated().filter {
-      $0.element.anomaly && quietDay.contains($0.offset)
-    }
-    XCTAssertTrue(silent.isEmpty, "\(silent.map(\.offset))")
+    let first = assertOnlyCaught(by: .seasonal, in: quietDay, of: series) { $0.seasonalCorrelation = 0 }
+    XCTAssertLessThan(first ?? .max, quietDay.lowerBound + 120 + 24)
   }
 
   func testReconstructionCannotSeeTheValueItScores() {
