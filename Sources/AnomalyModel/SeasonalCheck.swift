@@ -38,9 +38,12 @@ struct SeasonalCheck {
   static let tailMemory = 256
 
   let minimumCorrelation: Double
-  /// The last `history` block means of each channel, oldest first: channel `c`'s `count` values
-  /// start at `c * history`.
-  private var means: [Double]
+  /// The last `history` block means of each channel, oldest first, as offsets from the
+  /// channel's first block mean (`reference`): channel `c`'s `count` values start at
+  /// `c * history`. Offsets keep a float's precision for a channel that sits far from zero
+  /// (1,000,000 ± 1), at half the memory of doubles.
+  private var means: [Float]
+  private var reference: [Double]
   private var count = 0
   /// Blocks added, for the recheck schedule.
   private var blocks: UInt64 = 0
@@ -52,6 +55,7 @@ struct SeasonalCheck {
   init(configuration c: DetectorConfiguration, channels: Int) {
     minimumCorrelation = c.seasonalCorrelation
     means = Array(repeating: 0, count: channels * SeasonalCheck.history)
+    reference = Array(repeating: 0, count: channels)
     periods = Array(repeating: 0, count: channels)
     tail = TailThreshold(
       level: c.thresholdLevel, risk: c.risk, memory: SeasonalCheck.tailMemory, refitInterval: c.thresholdRefit,
@@ -73,7 +77,13 @@ struct SeasonalCheck {
       }
       count -= 1
     }
-    for c in 0..<channels { means[c * h + count] = blockMeans[c] }
+    if blocks == 0 {
+      for c in 0..<channels { reference[c] = blockMeans[c] }
+    }
+    for c in 0..<channels {
+      let largest = Double(Float.greatestFiniteMagnitude)
+      means[c * h + count] = Float(Swift.min(Swift.max(blockMeans[c] - reference[c], -largest), largest))
+    }
     count += 1
     blocks += 1
     if blocks % UInt64(SeasonalCheck.recheckInterval) == 0 {
@@ -81,11 +91,12 @@ struct SeasonalCheck {
     }
     var residual = -1.0
     for c in 0..<channels where periods[c] > 0 && count > periods[c] {
-      let current = normalised(blockMeans[c], c)
-      var difference = abs(current - normalised(means[c * h + count - 1 - periods[c]], c))
-      if count > 2 * periods[c] {
-        difference = Swift.min(difference, abs(current - normalised(means[c * h + count - 1 - 2 * periods[c]], c)))
+      func earlier(_ periodsBack: Int) -> Double {
+        normalised(reference[c] + Double(means[c * h + count - 1 - periodsBack * periods[c]]), c)
       }
+      let current = normalised(blockMeans[c], c)
+      var difference = abs(current - earlier(1))
+      if count > 2 * periods[c] { difference = Swift.min(difference, abs(current - earlier(2))) }
       residual = Swift.max(residual, difference)
     }
     guard residual >= 0, residual.isFinite else { return 0 }
@@ -108,9 +119,9 @@ struct SeasonalCheck {
         let x = all.baseAddress! + c * SeasonalCheck.history
         let d = centred.baseAddress!
         var mean = 0.0
-        for j in 0..<n { mean += x[j] }
+        for j in 0..<n { mean += Double(x[j]) }
         mean /= Double(n)
-        for j in 0..<n { d[j] = x[j] - mean }
+        for j in 0..<n { d[j] = Double(x[j]) - mean }
         let variance = Kernels.dot(d, d, n) / Double(n)
         guard variance > 0, variance.isFinite else { return 0 }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: longest + 1) { correlations in
@@ -140,6 +151,7 @@ struct SeasonalCheck {
 
   func encode(into w: inout StateWriter) {
     w.write(means)
+    w.write(reference)
     w.write(count)
     w.write(blocks)
     for period in periods { w.write(period) }
@@ -148,16 +160,20 @@ struct SeasonalCheck {
   }
 
   mutating func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
-    let restored = try r.readDoubles(max: 4096 * SeasonalCheck.history)
+    let restored = try r.readFloats(max: 4096 * SeasonalCheck.history)
+    let restoredReference = try r.readDoubles(max: 4096)
     let restoredCount = try r.readInt()
     let restoredBlocks = UInt64(try r.readCounter())
     var restoredPeriods = periods
     for c in restoredPeriods.indices { restoredPeriods[c] = try r.readInt() }
     guard restored.count == means.count, restored.allSatisfy(\.isFinite),
+      restoredReference.count == reference.count, restoredReference.allSatisfy(\.isFinite),
       (0...SeasonalCheck.history).contains(restoredCount),
       restoredPeriods.allSatisfy({ (0...SeasonalCheck.longestPeriod).contains($0) })
     else { throw .invalid("seasonal check") }
-    (means, count, blocks, periods) = (restored, restoredCount, restoredBlocks, restoredPeriods)
+    (means, reference, count, blocks, periods) = (
+      restored, restoredReference, restoredCount, restoredBlocks, restoredPeriods
+    )
     try tail.decode(from: &r, version: version)
     residuals = Swift.min(try r.readCounter(), SeasonalCheck.warmupResiduals)
   }
