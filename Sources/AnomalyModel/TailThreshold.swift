@@ -12,12 +12,13 @@
 ///     z_q = t + (σ/γ)·((risk/ζ)^(−γ) − 1),    ζ = P(error > t) ≈ 1 − level
 ///
 /// (`z_q = t − σ·ln(risk/ζ)` when γ = 0). σ and γ are fitted to the excesses by the method
-/// of moments. The excesses are learned clipped at `z_q` (below), so the moments matched are
-/// those of the GPD clipped at its own `risk/ζ` quantile (`ClippedPareto`); the plain
+/// of moments. The excesses are learned clipped at `z_q` (below), so the point tail matches
+/// the moments of the GPD clipped at its own `risk/ζ` quantile (`ClippedPareto`); the plain
 /// estimator, γ = ½(1 − m²/v), read the clipped heavy tails as light ones and alarmed too
-/// often on them. γ is kept in [0, ½]: a negative shape (a bounded tail) fitted to a few dozen excesses
-/// extrapolates far too low, and on plain Gaussian noise it made the alarm rate ten times the
-/// nominal `risk`; an exponential-or-heavier tail errs on the side of fewer false alarms.
+/// often on them. γ is kept in [0, ½]: a negative shape (a bounded tail) fitted to a few dozen
+/// excesses extrapolates far too low, and on plain Gaussian noise it made the alarm rate ten
+/// times the nominal `risk`; an exponential-or-heavier tail errs on the side of fewer false
+/// alarms.
 ///
 /// The warm-up errors are fitted exactly (sorted, empirical quantile, moments). After that the
 /// fit is kept up to date in constant memory and time, so that it follows a stream whose noise
