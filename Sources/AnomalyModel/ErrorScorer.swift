@@ -78,6 +78,7 @@ public struct ErrorScorer: Sendable, Equatable {
         catchUp: c.thresholdCatchUp, correctsForClipping: correctsForClipping)
     }
     point = tail(correctsForClipping: true)
+    alarmSurprise = -log10(c.risk)
     trend = tail(correctsForClipping: false)
     channelTails = channels > 1 ? [tail(correctsForClipping: false)] : []
     smoothing = max(1, c.smoothing)
@@ -86,8 +87,9 @@ public struct ErrorScorer: Sendable, Equatable {
     recentScores = Array(repeating: 0, count: suppression)
   }
 
-  /// −log10 of the risk: the surprise at which a point is anomalous.
-  public var alarmSurprise: Double { -log10(point.risk) }
+  /// −log10 of the risk: the surprise at which a point is anomalous. Stored, not computed: it
+  /// is read several times a sample, and `log10` was 5 % of a step's instructions.
+  public let alarmSurprise: Double
 
   /// The score above which a point is anomalous.
   public var alarmScore: Double { 0.5 }

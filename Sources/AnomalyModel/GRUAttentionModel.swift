@@ -206,12 +206,12 @@ public final class GRUAttentionModel {
     let lay = layout
     let h = storage + lay.hidden
     let slot = windowNext
-    (storage + lay.contexts + slot * H).update(from: h, count: H)
-    (storage + lay.values + slot * C).update(from: x, count: C)
+    Kernels.copy(storage + lay.contexts + slot * H, h, H)
+    Kernels.copy(storage + lay.values + slot * C, x, C)
     windowNext = slot + 1 == s.window ? 0 : slot + 1
     windowCount = min(windowCount + 1, s.window)
-    (storage + lay.savedInput).update(from: x, count: C)
-    (storage + lay.savedHidden).update(from: h, count: H)
+    Kernels.copy(storage + lay.savedInput, x, C)
+    Kernels.copy(storage + lay.savedHidden, h, H)
     ws.prepare(for: s)
     gruStep(
       input: x, previous: storage + lay.savedHidden, output: h,
@@ -232,7 +232,7 @@ public final class GRUAttentionModel {
     let pre = ws.gatePreactivation
     let threeH = 3 * H
     let twoH = 2 * H
-    pre.update(from: p + s.gruBias, count: threeH)
+    Kernels.copy(pre, p + s.gruBias, threeH)
     Kernels.combineRows(into: pre, accumulate: true, p + s.gruInput, x, rows: C, cols: threeH)
     Kernels.combineRows(into: pre, accumulate: true, p + s.gruGates, hp, rows: H, cols: twoH)
     Kernels.logistic(z, pre, H)

@@ -76,13 +76,13 @@ extension Kernels {
       for i in 0..<rows { out[i] = (accumulate ? out[i] : 0) + w[i] * v0 }
     case 8:
       let v0 = load(v)
-      for i in 0..<rows { out[i] = (accumulate ? out[i] : 0) + (load(w + i * 8) * v0).sum() }
+      for i in 0..<rows { out[i] = (accumulate ? out[i] : 0) + horizontalSum(load(w + i * 8) * v0) }
     case 16:
       let v0 = load(v)
       let v1 = load(v + 8)
       for i in 0..<rows {
         let row = w + i * 16
-        out[i] = (accumulate ? out[i] : 0) + (load(row) * v0 + load(row + 8) * v1).sum()
+        out[i] = (accumulate ? out[i] : 0) + horizontalSum(load(row) * v0 + load(row + 8) * v1)
       }
     default:
       for i in 0..<rows { out[i] = (accumulate ? out[i] : 0) + dot(w + i * cols, v, cols) }

@@ -6,6 +6,8 @@
 /// allocates nothing per sample.
 public final class ModelWorkspace {
   private var capacityShape: ModelShape?
+  /// The shape of the last `prepare`, which the buffers are known to fit.
+  private var preparedShape: ModelShape?
   private var buffer: UnsafeMutablePointer<Float>
   private var bufferCount: Int
 
@@ -52,6 +54,9 @@ public final class ModelWorkspace {
 
   /// Makes every buffer large enough for `shape`; allocates only when a larger shape appears.
   @usableFromInline func prepare(for shape: ModelShape) {
+    // Nearly every call comes with the shape of the call before: four comparisons.
+    if shape == preparedShape { return }
+    defer { preparedShape = shape }
     if let current = capacityShape, current.channels >= shape.channels,
       current.hidden >= shape.hidden, current.attentionDim >= shape.attentionDim,
       current.window >= shape.window, current.parameterCount >= shape.parameterCount

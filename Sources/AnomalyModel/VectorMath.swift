@@ -44,7 +44,7 @@ extension Kernels {
       total += e
       i += 8
     }
-    var sum = total.sum()
+    var sum = horizontalSum(total)
     if i < n {
       var lanes = SIMD8<Float>(repeating: shift)
       for k in 0..<(n - i) { lanes[k] = x[i + k] }

@@ -48,6 +48,27 @@ final class KernelTests: XCTestCase {
     }
     XCTAssertEqual(sum, expectedSum, accuracy: 1e-5)
   }
+
+  /// The tree-ordered lane sums, the dot products built on them and the inline copy, for
+  /// every length up to three vectors (each tail length, and lanes of mixed magnitudes).
+  func testReductionsAndCopiesMatchPlainLoops() {
+    let v = SIMD8<Float>(1, -2, 3.5, 1e4, -1e-3, 7, 0.25, -8)
+    XCTAssertEqual(Kernels.horizontalSum(v), (0..<8).reduce(Float(0)) { $0 + v[$1] }, accuracy: 1e-3)
+    XCTAssertEqual(Kernels.horizontalSum(SIMD4<Double>(1, -2, 3.5, 1e10)), 1e10 + 2.5)
+    for n in 0...24 {
+      let a = (0..<n).map { Float($0 % 7) - 2.5 }
+      let b = (0..<n).map { Float($0 % 5) * 0.5 + 1 }
+      let want = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+      XCTAssertEqual(Kernels.dot(a, b, n), want, accuracy: 1e-4, "n = \(n)")
+      let ad = a.map(Double.init)
+      let bd = b.map(Double.init)
+      XCTAssertEqual(Kernels.dot(ad, bd, n), Double(want), accuracy: 1e-9, "n = \(n)")
+      var copied = [Float](repeating: .nan, count: n + 1)
+      Kernels.copy(&copied, a, n)
+      XCTAssertEqual(Array(copied.prefix(n)), a, "n = \(n)")
+      XCTAssertTrue(copied[n].isNaN, "n = \(n): wrote past the end")
+    }
+  }
 }
 
 /// Initial weights come from a cache after the first draw; they must be exactly the draw.
