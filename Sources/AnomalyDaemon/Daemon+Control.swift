@@ -160,6 +160,8 @@ extension Daemon {
             // The slow scale's block length and the seasonal check's correlation (0: off).
             ("slow_block", .int(Int64(d.slowBlock))),
             ("seasonal_correlation", .double(d.slowBlock > 0 ? d.seasonalCorrelation : 0)),
+            // Streams of 2 up to this many channels get the cross-channel check (0: off).
+            ("cross_channel_limit", .int(Int64(d.crossChannelLimit))),
             ("seed", .uint(d.seed)),
           ]))
     }
@@ -220,6 +222,7 @@ extension Daemon {
           "seasonal_period",
           .text(s.seasonalPeriods.map { $0.map { $0 > 0 ? String($0) : "none" }.joined(separator: ",") } ?? "off")
         ),
+        ("cross_channel", .bool(s.checksCrossChannel)),
         ("last_seen", .text(formatTime(s.lastSeenMs))),
         ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
         ("last_score", .double(s.lastScore)),

@@ -52,6 +52,7 @@ final class StreamState {
     StreamSummary(
       id: id, channels: detector.channels, hidden: detector.model.shape.hidden, samples: samples,
       anomalies: anomalies, slowBlocks: detector.slow?.blocks, seasonalPeriods: detector.slow?.seasonalPeriods,
+      checksCrossChannel: detector.checksCrossChannel,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
       warmingUp: detector.isWarmingUp,
@@ -76,6 +77,8 @@ struct StreamSummary: Sendable {
   /// Each channel's period in blocks found by the seasonal check (0: none so far); nil when
   /// the check is off.
   var seasonalPeriods: [Int]?
+  /// Whether the stream's channels are checked against each other (`CrossChannelCheck`).
+  var checksCrossChannel: Bool
   var lastSeenMs: Int64
   var lastAnomalyMs: Int64
   var lastScore: Double

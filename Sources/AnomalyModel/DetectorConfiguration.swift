@@ -83,6 +83,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// with an autocorrelation above this, each block is compared with the blocks one and two
   /// periods earlier (0 turns it off; it needs the slow scale).
   public var seasonalCorrelation = 0.9
+  /// The cross-channel check (`CrossChannelCheck`: each channel reconstructed from the other
+  /// channels of the same reading) runs for streams of 2 up to this many channels; its weights
+  /// take `channels²` floats (0 turns it off).
+  public var crossChannelLimit = 32
 
   public init() {}
 
@@ -150,6 +154,9 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(seasonalCorrelation >= 0 && seasonalCorrelation < 1) {
       return ("seasonal_correlation", "must be 0 (off) or below 1")
     }
+    if !(0...1024).contains(crossChannelLimit) {
+      return ("cross_channel_limit", "must be between 0 (off) and 1024")
+    }
     return nil
   }
 
@@ -164,6 +171,11 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// `hidden`, or the automatic size for `channels` when it is 0.
   public func hiddenSize(channels: Int) -> Int {
     hidden > 0 ? hidden : DetectorConfiguration.automaticHidden(channels: channels)
+  }
+
+  /// Whether a stream of `channels` channels gets the cross-channel check.
+  public func checksCrossChannel(channels: Int) -> Bool {
+    channels > 1 && channels <= crossChannelLimit
   }
 
   public func modelShape(channels: Int) -> ModelShape {

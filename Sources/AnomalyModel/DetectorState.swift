@@ -1,19 +1,21 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (5; 4, without the seasonal check, 3, also without the slow
-///             scale, 2, also without the stuck-sensor check, the threshold's catch-up and
-///             recurring bursts, and 1, also without alarm escalation, are still read)
+///     u16     format version (6; 5, without the cross-channel check, 4, also without the
+///             seasonal check, 3, also without the slow scale, 2, also without the
+///             stuck-sensor check, the threshold's catch-up and recurring bursts, and 1, also
+///             without alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
-///             (with its seasonal check at its end)
+///             (with its seasonal check at its end), then whether a cross-channel check
+///             follows, and that check
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 5
+  public static let stateVersion: UInt16 = 6
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -30,6 +32,8 @@ extension StreamDetector {
     model.encode(into: &payload)
     payload.write(slow != nil)
     slow?.encode(into: &payload)
+    payload.write(crossChannel != nil)
+    crossChannel?.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -75,6 +79,10 @@ extension StreamDetector {
       guard hasSlow == (detector.slow != nil) else { throw .invalid("slow scale presence") }
       try detector.slow?.decode(from: &r, version: version)
     }
+    if version >= 6 {
+      guard try r.readBool() == (detector.crossChannel != nil) else { throw .invalid("cross-channel check presence") }
+      try detector.crossChannel?.decode(from: &r, version: version)
+    }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
   }
@@ -102,6 +110,7 @@ extension DetectorConfiguration {
     w.write(slowWarmup)
     w.write(slowRangeTolerance)
     w.write(seasonalCorrelation)
+    w.write(crossChannelLimit)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -144,6 +153,8 @@ extension DetectorConfiguration {
     }
     // Version 5 added the seasonal check.
     seasonalCorrelation = version >= 5 ? try r.readDouble() : 0
+    // Version 6 added the cross-channel check.
+    crossChannelLimit = version >= 6 ? try r.readInt() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

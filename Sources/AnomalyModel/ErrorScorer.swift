@@ -50,6 +50,9 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// The last block against the blocks one and two periods earlier (the slow scale's seasonal
   /// check): a day unlike the days before in a stream with a clear daily rhythm.
   case seasonal
+  /// One channel against the other channels of the same reading (the cross-channel check):
+  /// a channel that stopped agreeing with its siblings.
+  case decoupled
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -124,10 +127,11 @@ public struct ErrorScorer: Sendable, Equatable {
   /// channels); `stuckSurprise` the surprise of a run of repeated readings
   /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
   /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
-  /// check's (`SeasonalCheck`), likewise.
+  /// check's (`SeasonalCheck`), likewise; `crossChannelSurprise` the cross-channel check's
+  /// (`CrossChannelCheck`), 0 for a stream without it.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
-    slowSurprise: Double = 0, seasonalSurprise: Double = 0
+    slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0
   ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -145,6 +149,7 @@ public struct ErrorScorer: Sendable, Equatable {
     consider(stuckSurprise, .stuck)
     consider(slowSurprise, .slow)
     consider(seasonalSurprise, .seasonal)
+    consider(crossChannelSurprise, .decoupled)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

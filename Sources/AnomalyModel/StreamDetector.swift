@@ -24,6 +24,9 @@ public struct ScoredSample: Sendable, Equatable {
   /// The slow scale's seasonal check's surprise (`SeasonalCheck`), at the same samples; 0
   /// elsewhere and in streams without a clear period.
   public var seasonalSurprise = 0.0
+  /// The cross-channel check's surprise (`CrossChannelCheck`); 0 in warm-up and for streams
+  /// without the check.
+  public var crossChannelSurprise = 0.0
 }
 
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
@@ -33,6 +36,8 @@ public final class DetectorWorkspace {
   /// `learn` reads later in the same sample.
   let slowModel = ModelWorkspace()
   var input: [Float] = []
+  /// The cross-channel check's residuals, between its scoring and its learning.
+  var crossResiduals: [Float] = []
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
   /// |value − expected| per channel for the last processed sample.
@@ -45,6 +50,7 @@ public final class DetectorWorkspace {
       input = Array(repeating: 0, count: channels)
       expected = Array(repeating: 0, count: channels)
       channelError = Array(repeating: 0, count: channels)
+      crossResiduals = Array(repeating: 0, count: channels)
     }
   }
 }
@@ -67,6 +73,11 @@ public final class StreamDetector {
   public internal(set) var samples: UInt64 = 0
   /// The stream's block means with a model and tail of their own (`slow_block`; nil when off).
   public internal(set) var slow: SlowScale?
+  /// Each channel against the others of the same reading (nil for one channel, beyond
+  /// `cross_channel_limit`, or when off).
+  var crossChannel: CrossChannelCheck?
+  /// Whether this stream has the cross-channel check (`cross_channel_limit`).
+  public var checksCrossChannel: Bool { crossChannel != nil }
 
   /// An automatic `hidden` (0) is fixed here to the size the channel count gives, so the
   /// stream's saved configuration names its model's real size and a restore never depends on
@@ -84,6 +95,11 @@ public final class StreamDetector {
     rangeHigh = Array(repeating: -.infinity, count: channels)
     stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
     slow = StreamDetector.makeSlowScale(resolved, channels: channels)
+    crossChannel = StreamDetector.makeCrossChannelCheck(resolved, channels: channels)
+  }
+
+  private static func makeCrossChannelCheck(_ c: DetectorConfiguration, channels: Int) -> CrossChannelCheck? {
+    c.checksCrossChannel(channels: channels) ? CrossChannelCheck(configuration: c, channels: channels) : nil
   }
 
   private static func makeSlowScale(_ c: DetectorConfiguration, channels: Int) -> SlowScale? {
@@ -110,6 +126,7 @@ public final class StreamDetector {
     rangeHigh = Array(repeating: -.infinity, count: channels)
     stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
     slow = StreamDetector.makeSlowScale(configuration, channels: channels)
+    crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
     samples = 0
   }
 
@@ -154,16 +171,25 @@ public final class StreamDetector {
       values, alarmLevel: samples <= warmup ? nil : threshold.alarmSurprise)
     let (slowSurprise, seasonalSurprise) =
       slow?.add(values, configuration: config, alarmSurprise: threshold.alarmSurprise, workspace.slowModel) ?? (0, 0)
+    let largestResidual = crossChannel?.largestResidual(workspace.input, residuals: &workspace.crossResiduals) ?? 0
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
-      if samples > warmup / 4 { threshold.record(error, largestChannelError: largestChannelError) }
-      if samples == warmup { threshold.calibrate() }
+      if samples > warmup / 4 {
+        threshold.record(error, largestChannelError: largestChannelError)
+        crossChannel?.record(largestResidual)
+      }
+      if samples == warmup {
+        threshold.calibrate()
+        crossChannel?.calibrate()
+      }
     } else {
       (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
+      result.crossChannelSurprise = crossChannel?.surprise(largestResidual) ?? 0
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
-        stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise)
+        stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
+        crossChannelSurprise: result.crossChannelSurprise)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident
@@ -183,6 +209,9 @@ public final class StreamDetector {
         huberDelta: Float(config.huberDelta), maxGradientNorm: Float(config.maxGradientNorm),
         workspace.model)
       model.advance(input.baseAddress!, workspace.model)
+      crossChannel?.learn(
+        input.baseAddress!, residuals: workspace.crossResiduals, learningRate: Float(config.learningRate * weight),
+        maxGradientNorm: Float(config.maxGradientNorm))
     }
     normaliser.update(values, weight: weight)
     ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)

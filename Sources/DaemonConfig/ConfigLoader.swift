@@ -175,6 +175,7 @@ public enum ConfigLoader {
     try r.read("slow_warmup", &d.slowWarmup)
     try r.read("slow_range_tolerance", &d.slowRangeTolerance)
     try r.read("seasonal_correlation", &d.seasonalCorrelation)
+    try r.read("cross_channel_limit", &d.crossChannelLimit)
   }
 
   /// Range checks across the whole configuration.

@@ -116,6 +116,41 @@ final class DetectorTests: XCTestCase {
     XCTAssertLessThan(first ?? .max, quietDay.lowerBound + 120 + 24)
   }
 
+  /// A machine whose three channels follow one unpredictable load (a slow random process) with
+  /// gains of their own; for 300 readings the third channel follows a load of its own drawn
+  /// from the same process instead, each of its values still in its usual range and its
+  /// history as unpredictable as ever. Only the channels' relation to each other changes: the
+  /// cross-channel check reports it at once. Without it, the trend tail notices only after the
+  /// model's errors have piled up for a while.
+  func testCrossChannelCheckCatchesADecoupledChannelAtOnce() {
+    var rng = SplitMix64(seed: 11)
+    var (load, own) = (0.0, 0.0)
+    let decoupled = 4000..<4300
+    let series = (0..<5000).map { t -> [Double] in
+      load = 0.98 * load + gaussian(&rng)
+      own = 0.98 * own + gaussian(&rng)
+      let third = decoupled.contains(t) ? own : load
+      return [
+        load + 0.2 * gaussian(&rng), 0.6 * load + 5 + 0.2 * gaussian(&rng), -0.8 * third + 40 + 0.2 * gaussian(&rng),
+      ]
+    }
+    func firstEvent(_ results: [ScoredSample]) -> (offset: Int, reason: AnomalyReason)? {
+      results.enumerated().first { $0.element.anomaly && decoupled.contains($0.offset) }.map {
+        ($0.offset, $0.element.reason)
+      }
+    }
+    let scored = detect(series)
+    let with = firstEvent(scored)
+    XCTAssertEqual(with?.reason, .decoupled)
+    // While the channels agree, the check raises nothing.
+    XCTAssertFalse(scored[..<decoupled.lowerBound].contains { $0.anomaly && $0.reason == .decoupled })
+    XCTAssertLessThan(with?.offset ?? .max, decoupled.lowerBound + 10)
+    var off = DetectorConfiguration()
+    off.crossChannelLimit = 0
+    let without = firstEvent(detect(series, configuration: off))
+    XCTAssertGreaterThan(without?.offset ?? .max, decoupled.lowerBound + 50, "\(String(describing: without))")
+  }
+
   func testReconstructionCannotSeeTheValueItScores() {
     var rng = SplitMix64(seed: 5)
     let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }

@@ -75,6 +75,25 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 4), version: 4)
   }
 
+  /// A checkpoint written before the cross-channel check existed (format version 5) restores
+  /// with everything else and without the check.
+  func testVersionFiveStateRestoresWithoutTheCrossChannelCheck() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 5), version: 5)
+  }
+
+  /// A stream of three channels, its cross-channel check past the warm-up, continues exactly.
+  func testRestoredCrossChannelCheckContinuesBitForBit() throws {
+    let series = makeSeries(900, channels: 3)
+    let original = StreamDetector(configuration: DetectorConfiguration(), channels: 3)
+    XCTAssertNotNil(original.crossChannel)
+    let workspace = DetectorWorkspace()
+    for values in series[..<450] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
+    let blob = original.encodeState()
+    let restored = try StreamDetector.decodeState(blob)
+    XCTAssertEqual(restored.encodeState(), blob)
+    assertContinueIdentically(original, restored, on: series[450...])
+  }
+
   /// The slow scale past its warm-up and in the middle of a block continues exactly.
   func testRestoredSlowScaleContinuesBitForBit() throws {
     var configuration = DetectorConfiguration()
@@ -103,11 +122,13 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 5 added the configuration's last field (and the seasonal
-  /// check at the slow scale's end, absent when that field is 0). Version 4 added the three
-  /// fields before it and the slow scale after the model (for a detector without one, its
-  /// presence flag). Version 3 added the
-  /// configuration's last integer and two doubles before those, each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
+  /// later versions added. Version 6 added the configuration's last field and the
+  /// cross-channel check's presence flag at the payload's end (absent for these one-channel
+  /// detectors). Version 5 added the configuration's field before it (and the seasonal check at
+  /// the slow scale's end, absent when that field is 0). Version 4 added the three fields
+  /// before that and the slow scale after the model (for a detector without one, its presence
+  /// flag). Version 3 added the configuration's last integer and two doubles before those,
+  /// each tail's last integer (its run below the tail start), the scorer's channel-tail flag,
   /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
   /// the configuration's double before those and the gate's event surprise.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
@@ -118,18 +139,23 @@ final class StateTests: XCTestCase {
       encode(&w)
       return w.bytes.count
     }
-    precondition(detector.slow?.seasonalPeriods == nil, "older formats have no seasonal check")
+    precondition(version >= 5 || detector.slow?.seasonalPeriods == nil, "formats before 5 have no seasonal check")
     precondition(version >= 4 || detector.slow == nil, "formats before 4 have no slow scale")
+    precondition(detector.crossChannel == nil, "older formats have no cross-channel check")
+    // Positions below are in the current payload; ranges are removed from the last one back.
     let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
-    let removedByVersionFive = [(fullConfigurationEnd - 8)..<fullConfigurationEnd]
-    if version == 4 {
-      for range in removedByVersionFive { payload.removeSubrange(range) }
+    let removedByVersionSix = [(fullConfigurationEnd - 8)..<fullConfigurationEnd, (payload.count - 1)..<payload.count]
+    let removedByVersionFive = [(fullConfigurationEnd - 16)..<(fullConfigurationEnd - 8)]
+    func removing(_ ranges: [Range<Int>]) -> [UInt8] {
+      for range in ranges.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
       return withHeader(payload, version: version)
     }
-    // The slow scale's presence flag ends the payload; the version-3 configuration ended 32
-    // bytes before the current one (positions below are in the current payload).
-    let slowFlagStart = payload.count - 1
-    let configurationEnd = fullConfigurationEnd - 32
+    if version == 5 { return removing(removedByVersionSix) }
+    if version == 4 { return removing(removedByVersionSix + removedByVersionFive) }
+    // The slow scale's presence flag comes just before the cross-channel flag that ends the
+    // payload; the version-3 configuration ended 40 bytes before the current one.
+    let slowFlagStart = payload.count - 2
+    let configurationEnd = fullConfigurationEnd - 40
     let pointEnd =
       fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
@@ -142,7 +168,7 @@ final class StateTests: XCTestCase {
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     // The gate's five version-2 fields come first, its recurring-burst fields after them.
     let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
-    let removedByVersionFour = [slowFlagStart..<payload.count, configurationEnd..<(fullConfigurationEnd - 8)]
+    let removedByVersionFour = [slowFlagStart..<(slowFlagStart + 1), configurationEnd..<(fullConfigurationEnd - 16)]
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
       gateVersionTwoEnd..<gateEnd,
@@ -152,9 +178,7 @@ final class StateTests: XCTestCase {
     ]
     if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
     if version == 3 { removed = [] }
-    removed += removedByVersionFour + removedByVersionFive
-    for range in removed.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
-    return withHeader(payload, version: version)
+    return removing(removed + removedByVersionFour + removedByVersionFive + removedByVersionSix)
   }
 
   /// A checkpoint of `version` around `payload`: magic, version, length, payload, CRC.
@@ -226,6 +250,7 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
+    if version < 6 { configuration.crossChannelLimit = 0 }
     if version < 5 { configuration.seasonalCorrelation = 0 }
     if version < 4 { configuration.slowBlock = 0 }
     if version < 3 {

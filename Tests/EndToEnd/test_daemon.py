@@ -105,6 +105,7 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     ]
     info = daemon.info()
     assert info["model"]["slow_block"] == 24 and info["model"]["seasonal_correlation"] == 0.9
+    assert info["model"]["cross_channel_limit"] == 32
     assert info["ingest"]["messages_received"] == 2 * LENGTH
     assert info["ingest"]["samples_scored"] == 2 * LENGTH
     assert info["ingest"]["rejected_total"] == 0 and info["ingest"]["samples_dropped"] == 0
@@ -123,11 +124,13 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert f"slow_blocks:{LENGTH // 24}" in detail
     # The seasonal check's period of the block means, in blocks, or none found.
     assert re.search(r"\bseasonal_period:(none|\d+)\n", detail), detail
+    # One channel has no siblings to be checked against.
+    assert "cross_channel:0" in detail
     pub.send_multipart([b"py.pair", b"1.0,2.0"])
     deadline = time.monotonic() + 5
     while (pair := daemon.ctl("stream", "py.pair", check=False)).returncode != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "channels:2" in pair.stdout and "hidden:16" in pair.stdout
+    assert "channels:2" in pair.stdout and "hidden:16" in pair.stdout and "cross_channel:1" in pair.stdout
     pub.close()
     sub.close()
 
