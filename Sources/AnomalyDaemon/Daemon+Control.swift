@@ -153,6 +153,8 @@ extension Daemon {
             ("window", .int(Int64(d.window))),
             ("parameters_per_univariate_stream", .int(Int64(d.modelShape(channels: 1).parameterCount))),
             ("learning_rate", .double(d.learningRate)),
+            ("anomaly_learning_factor", .double(d.anomalyLearningFactor)),
+            ("relearn_fraction", .double(d.relearnFraction)),
             ("warmup_samples", .int(Int64(d.warmup))),
             ("threshold", .text("SPOT-style GPD tail fit over the last \(d.thresholdWindow) errors")),
             ("threshold_level", .double(d.thresholdLevel)),

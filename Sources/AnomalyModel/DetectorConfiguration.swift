@@ -18,6 +18,11 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// Multiplier of the learning rate (and normaliser weight) on points above the threshold,
   /// so the model learns much less from anomalies.
   public var anomalyLearningFactor = 0.1
+  /// When more than this fraction of the recent points (an average over about
+  /// `StreamDetector.relearnMemory`) were above the threshold, the stream has changed rather
+  /// than misbehaved, and points above it are learned in full again (0 turns it off: they are
+  /// always learned at `anomalyLearningFactor`).
+  public var relearnFraction = 0.1
   /// Errors beyond this (in standard deviations) count linearly, not quadratically.
   public var huberDelta = 1.0
   /// Gradient steps longer than this are shortened to it.
@@ -101,6 +106,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(anomalyLearningFactor >= 0 && anomalyLearningFactor <= 1) {
       return ("anomaly_learning_factor", "must be between 0 and 1")
     }
+    if !(relearnFraction >= 0 && relearnFraction <= 1) { return ("relearn_fraction", "must be between 0 (off) and 1") }
     if !(huberDelta > 0 && huberDelta.isFinite) { return ("huber_delta", "must be positive") }
     if !(maxGradientNorm > 0 && maxGradientNorm.isFinite) {
       return ("max_gradient_norm", "must be positive")

@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (6; 5, without the cross-channel check, 4, also without the
+///     u16     format version (6; 5, without the cross-channel check and relearning, 4, also without the
 ///             seasonal check, 3, also without the slow scale, 2, also without the
 ///             stuck-sensor check, the threshold's catch-up and recurring bursts, and 1, also
 ///             without alarm escalation, are still read)
@@ -9,7 +9,7 @@
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
 ///             (with its seasonal check at its end), then whether a cross-channel check
-///             follows, and that check
+///             follows, that check, and the recent fraction of points above the threshold
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
@@ -34,6 +34,7 @@ extension StreamDetector {
     slow?.encode(into: &payload)
     payload.write(crossChannel != nil)
     crossChannel?.encode(into: &payload)
+    payload.write(recentAboveFraction)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -82,6 +83,9 @@ extension StreamDetector {
     if version >= 6 {
       guard try r.readBool() == (detector.crossChannel != nil) else { throw .invalid("cross-channel check presence") }
       try detector.crossChannel?.decode(from: &r, version: version)
+      let fraction = try r.readDouble()
+      guard (0...1).contains(fraction) else { throw .invalid("recent above-threshold fraction \(fraction)") }
+      detector.recentAboveFraction = fraction
     }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
@@ -111,6 +115,7 @@ extension DetectorConfiguration {
     w.write(slowRangeTolerance)
     w.write(seasonalCorrelation)
     w.write(crossChannelLimit)
+    w.write(relearnFraction)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -155,6 +160,7 @@ extension DetectorConfiguration {
     seasonalCorrelation = version >= 5 ? try r.readDouble() : 0
     // Version 6 added the cross-channel check.
     crossChannelLimit = version >= 6 ? try r.readInt() : 0
+    relearnFraction = version >= 6 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -71,6 +71,11 @@ public final class StreamDetector {
   public internal(set) var stuck: StuckReadingCheck
   /// Samples processed since the detector was created or reset.
   public internal(set) var samples: UInt64 = 0
+  /// The fraction of recent scored points above the threshold, averaged over about
+  /// `relearnMemory` points (`relearn_fraction`).
+  public internal(set) var recentAboveFraction = 0.0
+  /// Points `recentAboveFraction` averages over.
+  static let relearnMemory = 64.0
   /// The stream's block means with a model and tail of their own (`slow_block`; nil when off).
   public internal(set) var slow: SlowScale?
   /// Each channel against the others of the same reading (nil for one channel, beyond
@@ -128,6 +133,7 @@ public final class StreamDetector {
     slow = StreamDetector.makeSlowScale(configuration, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
     samples = 0
+    recentAboveFraction = 0
   }
 
   public var isWarmingUp: Bool { samples < UInt64(configuration.warmup) }
@@ -202,7 +208,14 @@ public final class StreamDetector {
     }
     result.errorThreshold = threshold.alarmError
 
-    let weight = result.aboveThreshold ? config.anomalyLearningFactor : 1
+    if !result.warmingUp {
+      recentAboveFraction += ((result.aboveThreshold ? 1 : 0) - recentAboveFraction) / StreamDetector.relearnMemory
+    }
+    // Points above the threshold are learned slowly, so that a fault does not become the new
+    // normal; but when a tenth of the recent points are above it, the stream has changed for
+    // good, and slowed learning would only keep it alarming until the model caught up.
+    let changedForGood = config.relearnFraction > 0 && recentAboveFraction >= config.relearnFraction
+    let weight = result.aboveThreshold && !changedForGood ? config.anomalyLearningFactor : 1
     workspace.input.withUnsafeBufferPointer { input in
       model.learn(
         target: input.baseAddress!, learningRate: Float(config.learningRate * weight),

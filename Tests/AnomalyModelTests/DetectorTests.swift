@@ -151,6 +151,32 @@ final class DetectorTests: XCTestCase {
     XCTAssertGreaterThan(without?.offset ?? .max, decoupled.lowerBound + 50, "\(String(describing: without))")
   }
 
+  /// A stream that changes for good (a new level, three times the noise) is an incident once,
+  /// then the new normal. Points above the threshold are learned at a tenth of the rate, so
+  /// that a fault is not learned as normal; but once a tenth of the recent points are above
+  /// it, relearning (`relearn_fraction`) learns them in full, and the stream stops exceeding
+  /// its threshold much sooner than with the slowed learning throughout.
+  func testALastingChangeIsRelearnedSooner() {
+    var rng = SplitMix64(seed: 21)
+    var x = 0.0
+    let change = 3000
+    let series = (0..<4000).map { t -> [Double] in
+      x = 0.9 * x + gaussian(&rng)
+      return t < change ? [20 + x + 5 * sin(Double(t) / 20)] : [60 + 3 * x + 5 * sin(Double(t) / 20)]
+    }
+    var slowed = DetectorConfiguration()
+    slowed.relearnFraction = 0
+    func exceedances(_ configuration: DetectorConfiguration) -> (above: Int, first: Int?) {
+      let results = detect(series, configuration: configuration)
+      let after = results[change..<(change + 300)]
+      return (after.filter(\.aboveThreshold).count, after.firstIndex { $0.anomaly })
+    }
+    let (relearned, slowly) = (exceedances(DetectorConfiguration()), exceedances(slowed))
+    XCTAssertEqual(relearned.first, change, "the change itself is reported either way")
+    XCTAssertEqual(slowly.first, change)
+    XCTAssertLessThan(Double(relearned.above), 0.7 * Double(slowly.above), "\(relearned.above) vs \(slowly.above)")
+  }
+
   func testReconstructionCannotSeeTheValueItScores() {
     var rng = SplitMix64(seed: 5)
     let prefix = (0..<500).map { i in [10 * sin(Double(i) / 5) + gaussian(&rng)] }

@@ -75,9 +75,9 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 4), version: 4)
   }
 
-  /// A checkpoint written before the cross-channel check existed (format version 5) restores
-  /// with everything else and without the check.
-  func testVersionFiveStateRestoresWithoutTheCrossChannelCheck() throws {
+  /// A checkpoint written before the cross-channel check and relearning existed (format
+  /// version 5) restores with everything else and without those two.
+  func testVersionFiveStateRestoresWithoutTheVersionSixRules() throws {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 5), version: 5)
   }
 
@@ -122,9 +122,9 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 6 added the configuration's last field and the
-  /// cross-channel check's presence flag at the payload's end (absent for these one-channel
-  /// detectors). Version 5 added the configuration's field before it (and the seasonal check at
+  /// later versions added. Version 6 added the configuration's last two fields, and at the
+  /// payload's end the cross-channel check's presence flag (absent for these one-channel
+  /// detectors) and the recent fraction of points above the threshold. Version 5 added the configuration's field before it (and the seasonal check at
   /// the slow scale's end, absent when that field is 0). Version 4 added the three fields
   /// before that and the slow scale after the model (for a detector without one, its presence
   /// flag). Version 3 added the configuration's last integer and two doubles before those,
@@ -144,18 +144,18 @@ final class StateTests: XCTestCase {
     precondition(detector.crossChannel == nil, "older formats have no cross-channel check")
     // Positions below are in the current payload; ranges are removed from the last one back.
     let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
-    let removedByVersionSix = [(fullConfigurationEnd - 8)..<fullConfigurationEnd, (payload.count - 1)..<payload.count]
-    let removedByVersionFive = [(fullConfigurationEnd - 16)..<(fullConfigurationEnd - 8)]
+    let removedByVersionSix = [(fullConfigurationEnd - 16)..<fullConfigurationEnd, (payload.count - 9)..<payload.count]
+    let removedByVersionFive = [(fullConfigurationEnd - 24)..<(fullConfigurationEnd - 16)]
     func removing(_ ranges: [Range<Int>]) -> [UInt8] {
       for range in ranges.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
       return withHeader(payload, version: version)
     }
     if version == 5 { return removing(removedByVersionSix) }
     if version == 4 { return removing(removedByVersionSix + removedByVersionFive) }
-    // The slow scale's presence flag comes just before the cross-channel flag that ends the
-    // payload; the version-3 configuration ended 40 bytes before the current one.
-    let slowFlagStart = payload.count - 2
-    let configurationEnd = fullConfigurationEnd - 40
+    // The slow scale's presence flag comes just before the cross-channel flag and the fraction
+    // that end the payload; the version-3 configuration ended 48 bytes before the current one.
+    let slowFlagStart = payload.count - 10
+    let configurationEnd = fullConfigurationEnd - 48
     let pointEnd =
       fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
@@ -168,7 +168,7 @@ final class StateTests: XCTestCase {
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     // The gate's five version-2 fields come first, its recurring-burst fields after them.
     let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
-    let removedByVersionFour = [slowFlagStart..<(slowFlagStart + 1), configurationEnd..<(fullConfigurationEnd - 16)]
+    let removedByVersionFour = [slowFlagStart..<(slowFlagStart + 1), configurationEnd..<(fullConfigurationEnd - 24)]
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
       gateVersionTwoEnd..<gateEnd,
@@ -250,7 +250,10 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
-    if version < 6 { configuration.crossChannelLimit = 0 }
+    if version < 6 {
+      configuration.crossChannelLimit = 0
+      configuration.relearnFraction = 0
+    }
     if version < 5 { configuration.seasonalCorrelation = 0 }
     if version < 4 { configuration.slowBlock = 0 }
     if version < 3 {

@@ -28,12 +28,12 @@ def test_nab_scores_stay_above_the_floor(tmp_path):
         check=True, capture_output=True, timeout=600,
     )
     result = json.loads(summary.read_text())
-    # Measured 74.71 / 67.36 / 79.40 (optimised) and 72.73 / 65.51 / 77.22 (own) on 2026-11-25
-    # (sixth session; the four weight seeds' lowest standard scores are 74.3 and 72.7). The
+    # Measured 75.08 / 67.33 / 79.94 (optimised) and 73.72 / 66.06 / 78.46 (own) on 2026-11-26
+    # (seventh session; the four weight seeds' lowest standard scores are 74.7 and 73.5). The
     # floors leave room for floating-point differences between builds, not for regressions.
-    assert result["optimised"]["standard"]["score"] >= 73
+    assert result["optimised"]["standard"]["score"] >= 73.5
     assert result["optimised"]["reward_low_FP_rate"]["score"] >= 65.5
-    assert result["own_threshold"]["standard"] >= 71
+    assert result["own_threshold"]["standard"] >= 72
 
 
 def test_scoring_lab_replicates_the_daemon(tmp_path):
