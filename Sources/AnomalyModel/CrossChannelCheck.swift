@@ -20,8 +20,8 @@
 /// more candidate for the detector's score (reason `decoupled`). A shift of the whole machine
 /// keeps the channels in agreement and is left to the model and the range checks.
 ///
-/// On the synthetic machine it caught 2–3 more of 12 decoupled channels at every width (3–12
-/// channels) for 0.1–0.3 more false events per 10,000 readings (docs/quality.md). Its weights
+/// On the synthetic machine it caught 1–3 more of 12 decoupled channels at every width (3–12
+/// channels) for at most 0.3 more false events per 10,000 readings (docs/quality.md). Its weights
 /// are `channels²` floats, so it runs for streams of up to `cross_channel_limit` channels.
 ///
 /// A class, so that a stream without the check (every univariate one) carries a nil reference

@@ -18,7 +18,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// Multiplier of the learning rate (and normaliser weight) on points above the threshold,
   /// so the model learns much less from anomalies.
   public var anomalyLearningFactor = 0.1
-  /// When more than this fraction of the recent points (an average over about
+  /// When at least this fraction of the recent points (an average over about
   /// `StreamDetector.relearnMemory`) were above the threshold, the stream has changed rather
   /// than misbehaved, and points above it are learned in full again (0 turns it off: they are
   /// always learned at `anomalyLearningFactor`).

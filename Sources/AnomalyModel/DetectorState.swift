@@ -1,10 +1,10 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (6; 5, without the cross-channel check and relearning, 4, also without the
-///             seasonal check, 3, also without the slow scale, 2, also without the
-///             stuck-sensor check, the threshold's catch-up and recurring bursts, and 1, also
-///             without alarm escalation, are still read)
+///     u16     format version (6; 5, without the cross-channel check and relearning, 4,
+///             also without the seasonal check, 3, also without the slow scale, 2, also
+///             without the stuck-sensor check, the threshold's catch-up and recurring bursts,
+///             and 1, also without alarm escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
@@ -158,7 +158,7 @@ extension DetectorConfiguration {
     }
     // Version 5 added the seasonal check.
     seasonalCorrelation = version >= 5 ? try r.readDouble() : 0
-    // Version 6 added the cross-channel check.
+    // Version 6 added the cross-channel check and relearning after a lasting change.
     crossChannelLimit = version >= 6 ? try r.readInt() : 0
     relearnFraction = version >= 6 ? try r.readDouble() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }

@@ -212,8 +212,9 @@ public final class StreamDetector {
       recentAboveFraction += ((result.aboveThreshold ? 1 : 0) - recentAboveFraction) / StreamDetector.relearnMemory
     }
     // Points above the threshold are learned slowly, so that a fault does not become the new
-    // normal; but when a tenth of the recent points are above it, the stream has changed for
-    // good, and slowed learning would only keep it alarming until the model caught up.
+    // normal; but when `relearn_fraction` of the recent points (a tenth) are above it, the
+    // stream has changed for good, and slowed learning would only keep it alarming until the
+    // model caught up.
     let changedForGood = config.relearnFraction > 0 && recentAboveFraction >= config.relearnFraction
     let weight = result.aboveThreshold && !changedForGood ? config.anomalyLearningFactor : 1
     workspace.input.withUnsafeBufferPointer { input in
