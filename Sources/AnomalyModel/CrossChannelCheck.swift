@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Reconstructs each channel of a multichannel reading from the *other* channels of the same
 /// reading, and scores the largest miss: one channel that stopped agreeing with its siblings.
 ///
@@ -64,7 +58,7 @@ final class CrossChannelCheck {
 
   /// −log10 of the largest residual's tail probability (0 for an ordinary one).
   func surprise(_ largest: Double) -> Double {
-    Swift.max(0, -tail.score(largest) / log(10.0))
+    tail.surprise(largest)
   }
 
   /// One clipped SGD step on ½ Σ residual_c², the diagonal left at 0.

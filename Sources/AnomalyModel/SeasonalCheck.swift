@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// Compares each block mean with the block means one and two periods earlier, in a stream whose
 /// block means repeat with a clear period (a machine on a daily schedule): "at this time
 /// yesterday and the day before it was 80, today it is 20".
@@ -106,7 +100,7 @@ struct SeasonalCheck {
       if residuals == SeasonalCheck.warmupResiduals { tail.calibrate() }
       return 0
     }
-    return Swift.max(0, -tail.score(residual) / log(10.0))
+    return tail.surprise(residual)
   }
 
   /// The channel's period in blocks (0 for none) from its last `count` block means.

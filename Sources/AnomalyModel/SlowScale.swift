@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// The stream seen at a slower time scale: the means of `block` readings at a time, each
 /// reconstructed by a model of its own from the blocks before it, with a tail fitted to its
 /// errors.
@@ -97,7 +91,7 @@ public final class SlowScale {
         if blocks > UInt64(warmup / 4) { tail.record(error) }
         if blocks == UInt64(warmup) { tail.calibrate() }
       } else {
-        surprise = Swift.max(0, -tail.score(error) / log(10.0))
+        surprise = tail.surprise(error)
         let excess = ReadingRange.excess(means, low: low, high: high, tolerance: c.slowRangeTolerance)
         if excess > 0 { surprise = Swift.max(surprise, alarmSurprise * (1 + excess)) }
       }

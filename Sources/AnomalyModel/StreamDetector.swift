@@ -24,9 +24,6 @@ public struct ScoredSample: Sendable, Equatable {
   /// The slow scale's seasonal check's surprise (`SeasonalCheck`), at the same samples; 0
   /// elsewhere and in streams without a clear period.
   public var seasonalSurprise = 0.0
-  /// The cross-channel check's surprise (`CrossChannelCheck`); 0 in warm-up and for streams
-  /// without the check.
-  public var crossChannelSurprise = 0.0
 }
 
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
@@ -191,11 +188,10 @@ public final class StreamDetector {
       }
     } else {
       (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
-      result.crossChannelSurprise = crossChannel?.surprise(largestResidual) ?? 0
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
-        crossChannelSurprise: result.crossChannelSurprise)
+        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

@@ -128,6 +128,12 @@ public struct TailThreshold: Sendable, Equatable {
     return result
   }
 
+  /// `score` as a surprise: −log10 P(error > e), at least 0 (a NaN probability counts as
+  /// ordinary). What the slow scale, the seasonal and the cross-channel checks report.
+  mutating func surprise(_ error: Double) -> Double {
+    Swift.max(0, -score(error) / log(10.0))
+  }
+
   /// `1 − P(error > e)` under the fitted model.
   public func probabilityBelow(_ e: Double) -> Double {
     guard isCalibrated else { return 0 }
