@@ -155,7 +155,10 @@ extension Daemon {
             ("learning_rate", .double(d.learningRate)),
             ("anomaly_learning_factor", .double(d.anomalyLearningFactor)),
             ("relearn_fraction", .double(d.relearnFraction)),
+            // As configured (0 = automatic), then what a new stream of one or several channels gets.
             ("warmup_samples", .int(Int64(d.warmup))),
+            ("warmup_one_channel", .int(Int64(d.warmupLength(channels: 1)))),
+            ("warmup_several_channels", .int(Int64(d.warmupLength(channels: 2)))),
             ("threshold", .text("SPOT-style GPD tail fit over the last \(d.thresholdWindow) errors")),
             ("threshold_level", .double(d.thresholdLevel)),
             ("risk", .double(d.risk)),

@@ -81,12 +81,13 @@ public final class StreamDetector {
   /// Whether this stream has the cross-channel check (`cross_channel_limit`).
   public var checksCrossChannel: Bool { crossChannel != nil }
 
-  /// An automatic `hidden` (0) is fixed here to the size the channel count gives, so the
-  /// stream's saved configuration names its model's real size and a restore never depends on
-  /// the rule that chose it.
+  /// An automatic `hidden` or `warmup` (0) is fixed here to what the channel count gives, so
+  /// the stream's saved configuration names its model's real size and warm-up, and a restore
+  /// never depends on the rule that chose them.
   public init(configuration: DetectorConfiguration, channels: Int) {
     var resolved = configuration
     resolved.hidden = configuration.hiddenSize(channels: channels)
+    resolved.warmup = configuration.warmupLength(channels: channels)
     self.configuration = resolved
     self.channels = channels
     model = GRUAttentionModel(shape: resolved.modelShape(channels: channels), seed: resolved.seed)

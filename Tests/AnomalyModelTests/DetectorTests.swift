@@ -41,26 +41,37 @@ final class DetectorTests: XCTestCase {
 
   /// The reconstruction of x_t is fixed before x_t is seen: two detectors in the same state
   /// that are then given different values report the same expected value.
-  /// `hidden = 0` (the default) sizes the model from the channel count, and the detector keeps
-  /// the size it chose: its checkpoint names the model it holds, whatever the rule becomes. A
-  /// size set by hand wins.
-  func testAutomaticHiddenSizeFollowsTheChannelCount() throws {
+  /// `hidden = 0` and `warmup = 0` (the defaults) size the model and its warm-up from the
+  /// channel count, and the detector keeps what it chose: its checkpoint names the model it
+  /// holds and the warm-up it had, whatever the rule becomes. Values set by hand win.
+  func testAutomaticSizeAndWarmupFollowTheChannelCount() throws {
     let automatic = DetectorConfiguration()
     XCTAssertEqual(automatic.hidden, 0)
+    XCTAssertEqual(automatic.warmup, 0)
     XCTAssertNil(automatic.validationError())
-    for (channels, expected) in [(1, 8), (2, 16), (12, 16)] {
+    for (channels, hidden, warmup) in [(1, 8, 200), (2, 16, 400), (12, 16, 400)] {
       let detector = StreamDetector(configuration: automatic, channels: channels)
-      XCTAssertEqual(detector.model.shape.hidden, expected)
-      XCTAssertEqual(detector.configuration.hidden, expected)
+      XCTAssertEqual(detector.model.shape.hidden, hidden)
+      XCTAssertEqual(detector.configuration.hidden, hidden)
+      XCTAssertEqual(detector.configuration.warmup, warmup)
       let restored = try StreamDetector.decodeState(detector.encodeState())
-      XCTAssertEqual(restored.configuration.hidden, expected)
+      XCTAssertEqual(restored.configuration.hidden, hidden)
+      XCTAssertEqual(restored.configuration.warmup, warmup)
       XCTAssertEqual(restored.model.shape, detector.model.shape)
     }
     var fixed = automatic
     fixed.hidden = 12
-    XCTAssertEqual(StreamDetector(configuration: fixed, channels: 3).model.shape.hidden, 12)
+    fixed.warmup = 100
+    let detector = StreamDetector(configuration: fixed, channels: 3)
+    XCTAssertEqual(detector.model.shape.hidden, 12)
+    XCTAssertEqual(detector.configuration.warmup, 100)
+    fixed.warmup = 0
+    XCTAssertEqual(StreamDetector(configuration: fixed, channels: 1).configuration.warmup, 300)
     fixed.hidden = -1
     XCTAssertEqual(fixed.validationError()?.key, "hidden")
+    fixed.hidden = 0
+    fixed.warmup = 8
+    XCTAssertEqual(fixed.validationError()?.key, "warmup")
   }
 
   /// A daily cycle (24 readings) whose level sags by 1.5 and whose swing narrows for ten days:
@@ -203,7 +214,7 @@ final class DetectorTests: XCTestCase {
     let results = detect(series)
     for (i, r) in results.enumerated() {
       XCTAssert(r.score >= 0 && r.score <= 1 && r.score.isFinite, "score \(r.score) at \(i)")
-      if i < DetectorConfiguration().warmup { XCTAssertFalse(r.anomaly) }
+      if i < DetectorConfiguration().warmupLength(channels: 1) { XCTAssertFalse(r.anomaly) }
     }
   }
 

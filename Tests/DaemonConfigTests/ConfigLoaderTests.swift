@@ -51,7 +51,7 @@ final class ConfigLoaderTests: XCTestCase {
       ("[ingest]\nbind = [\"udp://x\"]", "endpoint = udp://x: must start with tcp://, ipc:// or inproc://"),
       ("[nonsense]\nx = 1", "nonsense = [...]: unknown section"),
       ("[server]\nworkers = -1", "server.workers = -1: must be between 0 and 256"),
-      ("[detector]\nwarmup = 3", "detector.warmup = 3: must be between 16 and 10000000"),
+      ("[detector]\nwarmup = 3", "detector.warmup = 3: must be 0 (automatic) or between 16 and 10000000"),
     ]
     for (toml, expected) in cases {
       XCTAssertThrowsError(try ConfigLoader.load(fileContents: toml, fileName: "f.toml"), toml) { error in

@@ -16,6 +16,7 @@ behind the automatic `hidden` (8 for one channel, 16 for several; docs/quality.m
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -52,12 +53,14 @@ def main() -> int:
     parser.add_argument("--anomalyctl", help="anomalyctl binary (default: build the release one)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--set", action="append", default=[], help="another override, as anomalyctl replay --set")
+    parser.add_argument("--json", type=Path, help="also write the figures printed, per channel count and hidden size")
     args = parser.parse_args()
     anomalyctl = args.anomalyctl or binaries.release_binary()
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"synthetic machine, corpus seeds {args.seeds}; NAB-style standard score, "
           "windows caught by own events, false events per 10,000 readings on the clean file")
     print(f"{'channels':>8} {'hidden':>6} {'optimised':>10} {'own':>7} {'false':>6}   caught")
+    summary = {}
     for channels in (int(c) for c in args.channels.split(",")):
         drawn = {seed: machine_files(seed, channels) for seed in seeds}
         for seed, files in drawn.items():
@@ -80,6 +83,13 @@ def main() -> int:
                 f"{kind} {sum(r['kinds'][kind]['caught'] for r in results)}/"
                 f"{sum(r['kinds'][kind]['windows'] for r in results)}" for kind in corpus.MULTIVARIATE_KINDS)
             print(f"{channels:>8} {hidden:>6} {optimised:>10.2f} {own:>7.2f} {false:>6.2f}   {caught}", flush=True)
+            summary[f"{channels}/{hidden}"] = {
+                "optimised": optimised, "own": own, "false_per_10k": false,
+                "caught": {kind: sum(r["kinds"][kind]["caught"] for r in results) for kind in corpus.MULTIVARIATE_KINDS},
+                "windows": {kind: sum(r["kinds"][kind]["windows"] for r in results) for kind in corpus.MULTIVARIATE_KINDS},
+            }
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1))
     return 0
 
 
