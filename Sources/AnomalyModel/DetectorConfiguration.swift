@@ -92,8 +92,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var seasonalCorrelation = 0.9
   /// The cross-channel check (`CrossChannelCheck`: each channel reconstructed from the other
   /// channels of the same reading) runs for streams of 2 up to this many channels; its weights
-  /// take `channels²` floats (0 turns it off).
-  public var crossChannelLimit = 32
+  /// take `channels²` floats (0 turns it off). 64 covers machines of 38 and 55 channels, where
+  /// it caught 21 and 19 of 28 decoupled channels instead of 15 and 14 (docs/quality.md), at
+  /// 16 KB for the widest.
+  public var crossChannelLimit = 64
 
   public init() {}
 

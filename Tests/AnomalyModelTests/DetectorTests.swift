@@ -74,6 +74,16 @@ final class DetectorTests: XCTestCase {
     XCTAssertEqual(fixed.validationError()?.key, "warmup")
   }
 
+  /// Streams of 2 up to `cross_channel_limit` (64) channels get the cross-channel check; one
+  /// channel has nothing to check against, and a wider stream would pay `channels²` weights.
+  func testCrossChannelCheckCoversStreamsUpToItsLimit() {
+    let configuration = DetectorConfiguration()
+    for (channels, expected) in [(1, false), (2, true), (55, true), (64, true), (65, false)] {
+      XCTAssertEqual(
+        StreamDetector(configuration: configuration, channels: channels).checksCrossChannel, expected, "\(channels)")
+    }
+  }
+
   /// A daily cycle (24 readings) whose level sags by 1.5 and whose swing narrows for ten days:
   /// every reading stays inside the stream's range and close to its neighbours, so no single
   /// error stands out, but each block mean (the cycle averages out) falls three times the

@@ -105,7 +105,8 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     ]
     info = daemon.info()
     assert info["model"]["slow_block"] == 24 and info["model"]["seasonal_correlation"] == 0.9
-    assert info["model"]["cross_channel_limit"] == 32
+    assert info["model"]["cross_channel_limit"] == 64
+    assert info["model"]["warmup_one_channel"] == 200 and info["model"]["warmup_several_channels"] == 400
     assert info["ingest"]["messages_received"] == 2 * LENGTH
     assert info["ingest"]["samples_scored"] == 2 * LENGTH
     assert info["ingest"]["rejected_total"] == 0 and info["ingest"]["samples_dropped"] == 0
