@@ -115,10 +115,21 @@ final class Worker {
   private func process(_ batch: SampleBatch) {
     let current = settings.snapshot
     var scored: UInt64 = 0
+    // A binary frame brings many samples of one stream in a row: the stream found for the
+    // previous sample is reused without hashing its id again. Only a lookup can evict a stream,
+    // and it then replaces the remembered one.
+    var previous: StreamState?
     batch.values.withUnsafeBufferPointer { allValues in
       for entry in batch.entries {
         let values = UnsafeBufferPointer(rebasing: allValues[entry.offset..<(entry.offset + entry.channels)])
-        guard let stream = stream(entry.stream, channels: entry.channels, current) else { continue }
+        let found: StreamState?
+        if let previous, previous.id == entry.stream {
+          found = previous
+        } else {
+          found = stream(entry.stream, channels: entry.channels, current)
+          previous = found
+        }
+        guard let stream = found else { continue }
         guard stream.detector.channels == entry.channels else {
           counters.reject(.channelMismatch)
           RateLimitedLog.shared.note(
