@@ -221,6 +221,7 @@ extension Daemon {
         ("hidden", .int(Int64(s.hidden))),
         ("samples", .uint(s.samples)),
         ("anomalies", .uint(s.anomalies)),
+        ("warmup", .int(Int64(s.warmup))),
         ("warming_up", .bool(s.warmingUp)),
         ("slow_blocks", s.slowBlocks.map { .uint($0) } ?? .text("off")),
         (

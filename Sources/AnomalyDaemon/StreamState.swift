@@ -55,7 +55,7 @@ final class StreamState {
       checksCrossChannel: detector.checksCrossChannel,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
-      warmingUp: detector.isWarmingUp,
+      warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
       recentScores: recentScoresInOrder,
       mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
@@ -86,6 +86,9 @@ struct StreamSummary: Sendable {
   var lastReason: String
   /// Readings in a row that repeated the one before, on the channel with the longest such run.
   var repeatRun: Int
+  /// Readings the stream learns from before it can raise an alarm: fixed when it was created
+  /// (the automatic warm-up follows its model's size), kept across restarts.
+  var warmup: Int
   var warmingUp: Bool
   var threshold: Double
   var errorThreshold: Double

@@ -119,8 +119,9 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert "samples:1600" in detail and "anomalies:2" in detail
     # Why the last point scored as it did, and the current run of repeated readings.
     assert "last_reason:" in detail and "last_reason:none" not in detail and "repeat_run:0" in detail
-    # The model's size follows the channel count (hidden = 0, the default): 8 for one, 16 for two.
-    assert "hidden:8" in detail
+    # The model's size and the warm-up follow the channel count (hidden = 0 and warmup = 0, the
+    # defaults): 8 and 200 readings for one channel, 16 and 400 for two.
+    assert "hidden:8" in detail and "warmup:200" in detail
     # The slow scale has seen every completed block of 24 readings.
     assert f"slow_blocks:{LENGTH // 24}" in detail
     # The seasonal check's period of the block means, in blocks, or none found.
@@ -132,6 +133,7 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     while (pair := daemon.ctl("stream", "py.pair", check=False)).returncode != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "channels:2" in pair.stdout and "hidden:16" in pair.stdout and "cross_channel:1" in pair.stdout
+    assert "warmup:400" in pair.stdout and "warming_up:1" in pair.stdout
     pub.close()
     sub.close()
 
