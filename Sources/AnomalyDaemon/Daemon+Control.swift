@@ -155,6 +155,9 @@ extension Daemon {
             ("learning_rate", .double(d.learningRate)),
             ("anomaly_learning_factor", .double(d.anomalyLearningFactor)),
             ("relearn_fraction", .double(d.relearnFraction)),
+            // The read-out refitted by recursive least squares (0: off).
+            ("readout_memory", .int(Int64(d.readoutMemory))),
+            ("readout_prior", .double(d.readoutPrior)),
             // As configured (0 = automatic), then what a new stream of one or several channels gets.
             ("warmup_samples", .int(Int64(d.warmup))),
             ("warmup_one_channel", .int(Int64(d.warmupLength(channels: 1)))),

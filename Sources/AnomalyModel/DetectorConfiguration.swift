@@ -23,6 +23,11 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// than misbehaved, and points above it are learned in full again (0 turns it off: they are
   /// always learned at `anomalyLearningFactor`).
   public var relearnFraction = 0.1
+  /// Memory, in readings, of the read-out refitted by recursive least squares on the model's
+  /// features (`RecursiveReadout`); 0 turns the refit off and the SGD read-out reconstructs.
+  public var readoutMemory = 2000
+  /// How many readings' worth of confidence the refit starts with in the SGD read-out.
+  public var readoutPrior = 50.0
   /// Errors beyond this (in standard deviations) count linearly, not quadratically.
   public var huberDelta = 1.0
   /// Gradient steps longer than this are shortened to it.
@@ -119,6 +124,10 @@ public struct DetectorConfiguration: Sendable, Equatable {
       return ("normaliser_rate", "must be in (0, 1]")
     }
     if !(inputClip > 0 && inputClip.isFinite) { return ("input_clip", "must be positive") }
+    if readoutMemory != 0, !(10...10_000_000).contains(readoutMemory) {
+      return ("readout_memory", "must be 0 (off) or between 10 and 10000000")
+    }
+    if !(readoutPrior > 0 && readoutPrior <= 1e9) { return ("readout_prior", "must be positive, at most 1e9") }
     if warmup != 0, !(16...10_000_000).contains(warmup) {
       return ("warmup", "must be 0 (automatic) or between 16 and 10000000")
     }

@@ -1,21 +1,23 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (6; 5, without the cross-channel check and relearning, 4,
-///             also without the seasonal check, 3, also without the slow scale, 2, also
-///             without the stuck-sensor check, the threshold's catch-up and recurring bursts,
-///             and 1, also without alarm escalation, are still read)
+///     u16     format version (7; 6, without the read-out refit, 5, also without the
+///             cross-channel check and relearning, 4, also without the seasonal check, 3,
+///             also without the slow scale, 2, also without the stuck-sensor check, the
+///             threshold's catch-up and recurring bursts, and 1, also without alarm
+///             escalation, are still read)
 ///     u32     payload length
 ///     …       payload: configuration, channels, samples, normaliser, scorer, gate, ranges,
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
 ///             (with its seasonal check at its end), then whether a cross-channel check
-///             follows, that check, and the recent fraction of points above the threshold
+///             follows, that check, the recent fraction of points above the threshold, and
+///             whether the read-out refit follows, then the refit
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 6
+  public static let stateVersion: UInt16 = 7
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -35,6 +37,8 @@ extension StreamDetector {
     payload.write(crossChannel != nil)
     crossChannel?.encode(into: &payload)
     payload.write(recentAboveFraction)
+    payload.write(readout != nil)
+    readout?.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -87,6 +91,10 @@ extension StreamDetector {
       guard (0...1).contains(fraction) else { throw .invalid("recent above-threshold fraction \(fraction)") }
       detector.recentAboveFraction = fraction
     }
+    if version >= 7 {
+      guard try r.readBool() == (detector.readout != nil) else { throw .invalid("read-out refit presence") }
+      try detector.readout?.decode(from: &r)
+    }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
   }
@@ -116,6 +124,8 @@ extension DetectorConfiguration {
     w.write(seasonalCorrelation)
     w.write(crossChannelLimit)
     w.write(relearnFraction)
+    w.write(readoutMemory)
+    w.write(readoutPrior)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -161,6 +171,9 @@ extension DetectorConfiguration {
     // Version 6 added the cross-channel check and relearning after a lasting change.
     crossChannelLimit = version >= 6 ? try r.readInt() : 0
     relearnFraction = version >= 6 ? try r.readDouble() : 0
+    // Version 7 added the read-out refitted by recursive least squares.
+    readoutMemory = version >= 7 ? try r.readInt() : 0
+    if version >= 7 { readoutPrior = try r.readDouble() }
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -35,6 +35,12 @@ public final class DetectorWorkspace {
   var input: [Float] = []
   /// The cross-channel check's residuals, between its scoring and its learning.
   var crossResiduals: [Float] = []
+  /// The read-out refit's features and reconstruction of the sample being scored, and its
+  /// scratch.
+  var readoutFeatures: [Double] = []
+  var readoutGain: [Double] = []
+  var readoutPrediction: [Double] = []
+  var readoutStep: [Double] = []
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
   /// |value − expected| per channel for the last processed sample.
@@ -48,6 +54,19 @@ public final class DetectorWorkspace {
       expected = Array(repeating: 0, count: channels)
       channelError = Array(repeating: 0, count: channels)
       crossResiduals = Array(repeating: 0, count: channels)
+    }
+  }
+
+  /// Sizes the read-out refit's buffers for a stream whose refit has `dimension` features;
+  /// they only grow, so streams of different shapes share them without reallocating.
+  func prepareReadout(dimension: Int, channels: Int) {
+    if readoutFeatures.count < dimension {
+      readoutFeatures = Array(repeating: 0, count: dimension)
+      readoutGain = Array(repeating: 0, count: dimension)
+    }
+    if readoutPrediction.count < channels {
+      readoutPrediction = Array(repeating: 0, count: channels)
+      readoutStep = Array(repeating: 0, count: channels)
     }
   }
 }
@@ -78,6 +97,8 @@ public final class StreamDetector {
   /// Each channel against the others of the same reading (nil for one channel, beyond
   /// `cross_channel_limit`, or when off).
   var crossChannel: CrossChannelCheck?
+  /// The read-out refitted by recursive least squares (`readout_memory`; nil when off).
+  var readout: RecursiveReadout?
   /// Whether this stream has the cross-channel check (`cross_channel_limit`).
   public var checksCrossChannel: Bool { crossChannel != nil }
 
@@ -99,6 +120,11 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
     slow = StreamDetector.makeSlowScale(resolved, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(resolved, channels: channels)
+    readout = StreamDetector.makeReadout(resolved, model: model)
+  }
+
+  private static func makeReadout(_ c: DetectorConfiguration, model: GRUAttentionModel) -> RecursiveReadout? {
+    c.readoutMemory > 0 ? RecursiveReadout(model: model, prior: c.readoutPrior) : nil
   }
 
   private static func makeCrossChannelCheck(_ c: DetectorConfiguration, channels: Int) -> CrossChannelCheck? {
@@ -130,6 +156,7 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
     slow = StreamDetector.makeSlowScale(configuration, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
+    readout = StreamDetector.makeReadout(configuration, model: model)
     samples = 0
     recentAboveFraction = 0
   }
@@ -151,10 +178,20 @@ public final class StreamDetector {
     }
     model.predict(workspace.model)
     let prediction = workspace.model.prediction
+    if let readout {
+      workspace.prepareReadout(dimension: readout.dimension, channels: channels)
+      workspace.readoutFeatures.withUnsafeMutableBufferPointer { features in
+        readout.gatherFeatures(model: model, workspace.model, into: features.baseAddress!)
+        workspace.readoutPrediction.withUnsafeMutableBufferPointer {
+          readout.predict(features.baseAddress!, into: $0.baseAddress!)
+        }
+      }
+    }
+    let refitted = readout != nil
     var squared = 0.0
     var largestChannelError = 0.0
     for c in 0..<channels {
-      let predicted = Double(prediction[c])
+      let predicted = refitted ? workspace.readoutPrediction[c] : Double(prediction[c])
       let difference = predicted - Double(workspace.input[c])
       squared += difference * difference
       largestChannelError = Swift.max(largestChannelError, abs(difference))
@@ -214,6 +251,22 @@ public final class StreamDetector {
     // model caught up.
     let changedForGood = config.relearnFraction > 0 && recentAboveFraction >= config.relearnFraction
     let weight = result.aboveThreshold && !changedForGood ? config.anomalyLearningFactor : 1
+    if let readout {
+      workspace.input.withUnsafeBufferPointer { input in
+        workspace.readoutFeatures.withUnsafeBufferPointer { features in
+          workspace.readoutPrediction.withUnsafeBufferPointer { predictions in
+            workspace.readoutGain.withUnsafeMutableBufferPointer { gain in
+              workspace.readoutStep.withUnsafeMutableBufferPointer { step in
+                readout.learn(
+                  features.baseAddress!, target: input.baseAddress!, predictions: predictions.baseAddress!,
+                  weight: weight, memory: Double(config.readoutMemory), gain: gain.baseAddress!,
+                  step: step.baseAddress!)
+              }
+            }
+          }
+        }
+      }
+    }
     workspace.input.withUnsafeBufferPointer { input in
       model.learn(
         target: input.baseAddress!, learningRate: Float(config.learningRate * weight),

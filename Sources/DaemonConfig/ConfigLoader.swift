@@ -153,6 +153,8 @@ public enum ConfigLoader {
     try r.read("learning_rate", &d.learningRate)
     try r.read("anomaly_learning_factor", &d.anomalyLearningFactor)
     try r.read("relearn_fraction", &d.relearnFraction)
+    try r.read("readout_memory", &d.readoutMemory)
+    try r.read("readout_prior", &d.readoutPrior)
     try r.read("huber_delta", &d.huberDelta)
     try r.read("max_gradient_norm", &d.maxGradientNorm)
     try r.read("normaliser_rate", &d.normaliserRate)

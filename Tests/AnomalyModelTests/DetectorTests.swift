@@ -86,9 +86,11 @@ final class DetectorTests: XCTestCase {
 
   /// A daily cycle (24 readings) whose level sags by 1.5 and whose swing narrows for ten days:
   /// every reading stays inside the stream's range and close to its neighbours, so no single
-  /// error stands out, but each block mean (the cycle averages out) falls three times the
-  /// readings' noise below all earlier ones. The slow scale reports it, at the end of the
-  /// first sagging block; without it the detector stays silent.
+  /// error stands out at first, but each block mean (the cycle averages out) falls three times
+  /// the readings' noise below all earlier ones. The slow scale reports it, at the end of the
+  /// first sagging block; without it the first event comes four blocks later (the
+  /// reconstruction error, once the refitted read-out has made it sharp enough; with the SGD
+  /// read-out alone the detector stayed silent throughout).
   func testSlowScaleCatchesASagThatNoSingleReadingShows() {
     var rng = SplitMix64(seed: 5)
     let sag = 2400..<2640
@@ -97,8 +99,15 @@ final class DetectorTests: XCTestCase {
       let swing = (inside ? 3.5 : 5) * sin(2 * .pi * Double(t) / 24)
       return [10 + swing - (inside ? 1.5 : 0) + 0.5 * gaussian(&rng)]
     }
-    let first = assertOnlyCaught(by: .slow, in: sag, of: series) { $0.slowBlock = 0 }
-    XCTAssertEqual(first, sag.lowerBound + 23)
+    let inSag = detect(series).enumerated().filter { $0.element.anomaly && sag.contains($0.offset) }
+    XCTAssertEqual(inSag.first?.element.reason, .slow)
+    XCTAssertEqual(inSag.first?.offset, sag.lowerBound + 23)
+    var without = DetectorConfiguration()
+    without.slowBlock = 0
+    let late = detect(series, configuration: without).enumerated().filter {
+      $0.element.anomaly && sag.contains($0.offset)
+    }
+    XCTAssertGreaterThan(late.first?.offset ?? .max, sag.lowerBound + 4 * 24, "\(late.map(\.offset))")
   }
 
   /// Asserts that the first event inside `window` has `reason`, and that with `disable` applied

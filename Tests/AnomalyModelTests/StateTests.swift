@@ -81,6 +81,12 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 5), version: 5)
   }
 
+  /// A checkpoint written before the read-out refit existed (format version 6) restores with
+  /// everything else and the SGD read-out reconstructing, as before.
+  func testVersionSixStateRestoresWithoutTheReadoutRefit() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 6), version: 6)
+  }
+
   /// A stream of three channels, its cross-channel check past the warm-up, continues exactly.
   func testRestoredCrossChannelCheckContinuesBitForBit() throws {
     let series = makeSeries(900, channels: 3)
@@ -122,9 +128,11 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 6 added the configuration's last two fields, and at the
-  /// payload's end the cross-channel check's presence flag (absent for these one-channel
-  /// detectors) and the recent fraction of points above the threshold. Version 5 added the configuration's field before it (and the seasonal check at
+  /// later versions added. Version 7 added the configuration's last two fields and, at the
+  /// payload's end, the read-out refit's presence flag (the refit is off in these detectors).
+  /// Version 6 added the two configuration fields before those, and before that flag the
+  /// cross-channel check's presence flag (absent for these one-channel detectors) and the
+  /// recent fraction of points above the threshold. Version 5 added the configuration's field before it (and the seasonal check at
   /// the slow scale's end, absent when that field is 0). Version 4 added the three fields
   /// before that and the slow scale after the model (for a detector without one, its presence
   /// flag). Version 3 added the configuration's last integer and two doubles before those,
@@ -143,19 +151,27 @@ final class StateTests: XCTestCase {
     precondition(version >= 4 || detector.slow == nil, "formats before 4 have no slow scale")
     precondition(detector.crossChannel == nil, "older formats have no cross-channel check")
     // Positions below are in the current payload; ranges are removed from the last one back.
+    precondition(detector.readout == nil, "older formats have no read-out refit")
     let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
-    let removedByVersionSix = [(fullConfigurationEnd - 16)..<fullConfigurationEnd, (payload.count - 9)..<payload.count]
-    let removedByVersionFive = [(fullConfigurationEnd - 24)..<(fullConfigurationEnd - 16)]
+    let removedByVersionSeven = [
+      (fullConfigurationEnd - 16)..<fullConfigurationEnd, (payload.count - 1)..<payload.count,
+    ]
+    let removedByVersionSix = [
+      (fullConfigurationEnd - 32)..<(fullConfigurationEnd - 16), (payload.count - 10)..<(payload.count - 1),
+    ]
+    let removedByVersionFive = [(fullConfigurationEnd - 40)..<(fullConfigurationEnd - 32)]
     func removing(_ ranges: [Range<Int>]) -> [UInt8] {
       for range in ranges.sorted(by: { $0.lowerBound > $1.lowerBound }) { payload.removeSubrange(range) }
       return withHeader(payload, version: version)
     }
-    if version == 5 { return removing(removedByVersionSix) }
-    if version == 4 { return removing(removedByVersionSix + removedByVersionFive) }
-    // The slow scale's presence flag comes just before the cross-channel flag and the fraction
-    // that end the payload; the version-3 configuration ended 48 bytes before the current one.
-    let slowFlagStart = payload.count - 10
-    let configurationEnd = fullConfigurationEnd - 48
+    if version == 6 { return removing(removedByVersionSeven) }
+    if version == 5 { return removing(removedByVersionSeven + removedByVersionSix) }
+    if version == 4 { return removing(removedByVersionSeven + removedByVersionSix + removedByVersionFive) }
+    // The slow scale's presence flag comes just before the cross-channel flag, the fraction and
+    // the refit's flag that end the payload; the version-3 configuration ended 64 bytes before
+    // the current one.
+    let slowFlagStart = payload.count - 11
+    let configurationEnd = fullConfigurationEnd - 64
     let pointEnd =
       fullConfigurationEnd + 8 + 8 + length { detector.normaliser.encode(into: &$0) }
       + length { detector.threshold.point.encode(into: &$0) }
@@ -168,7 +184,7 @@ final class StateTests: XCTestCase {
     let scorerEnd = gateEnd - length { detector.gate.encode(into: &$0) }
     // The gate's five version-2 fields come first, its recurring-burst fields after them.
     let gateVersionTwoEnd = scorerEnd + 1 + 8 + 8 + 8 + 8
-    let removedByVersionFour = [slowFlagStart..<(slowFlagStart + 1), configurationEnd..<(fullConfigurationEnd - 24)]
+    let removedByVersionFour = [slowFlagStart..<(slowFlagStart + 1), configurationEnd..<(fullConfigurationEnd - 40)]
     var removed = [
       rangesEnd..<(rangesEnd + length { detector.stuck.encode(into: &$0) }),
       gateVersionTwoEnd..<gateEnd,
@@ -178,7 +194,7 @@ final class StateTests: XCTestCase {
     ]
     if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
     if version == 3 { removed = [] }
-    return removing(removed + removedByVersionFour + removedByVersionFive + removedByVersionSix)
+    return removing(removed + removedByVersionFour + removedByVersionFive + removedByVersionSix + removedByVersionSeven)
   }
 
   /// A checkpoint of `version` around `payload`: magic, version, length, payload, CRC.
@@ -250,6 +266,7 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
+    if version < 7 { configuration.readoutMemory = 0 }
     if version < 6 {
       configuration.crossChannelLimit = 0
       configuration.relearnFraction = 0

@@ -52,6 +52,8 @@ final class ConfigLoaderTests: XCTestCase {
       ("[nonsense]\nx = 1", "nonsense = [...]: unknown section"),
       ("[server]\nworkers = -1", "server.workers = -1: must be between 0 and 256"),
       ("[detector]\nwarmup = 3", "detector.warmup = 3: must be 0 (automatic) or between 16 and 10000000"),
+      ("[detector]\nreadout_memory = 5", "detector.readout_memory = 5: must be 0 (off) or between 10 and 10000000"),
+      ("[detector]\nreadout_prior = 0.0", "detector.readout_prior = 0.0: must be positive, at most 1e9"),
     ]
     for (toml, expected) in cases {
       XCTAssertThrowsError(try ConfigLoader.load(fileContents: toml, fileName: "f.toml"), toml) { error in

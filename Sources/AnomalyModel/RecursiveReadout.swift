@@ -1,0 +1,172 @@
+/// The model's read-out refitted by recursive least squares on the model's own features: the
+/// GRU state and the attention's average, one weight row per channel, with forgetting.
+///
+///     x̂_c = w_c · f,   f = (h_{t−1}, a_t, 1)
+///
+/// The network learns its features and its own read-out by SGD at a small rate, which barely
+/// moves in a series of a few thousand readings (NAB's are about 4,000). Given those features,
+/// the best linear read-out is a least-squares problem, and recursive least squares solves it
+/// exactly as readings arrive: `P`, the inverse of the exponentially weighted covariance of
+/// the features, makes each step a Newton step instead of a small gradient step. The weights
+/// start as the SGD read-out's, held by a prior worth `prior` readings, and the past is
+/// forgotten with a memory of `memory` readings (λ = 1 − 1/memory), so the read-out follows a
+/// stream that changes.
+///
+/// Points above the threshold count `anomaly_learning_factor` times as much, as in the model's
+/// own learning. The read-out never sees the reading it scores: its weights take x_t only after
+/// x_t is scored. `P` is kept from growing without bound where the features stop varying (a
+/// flat stream would otherwise inflate it by 1/λ every reading): its inflation stops while its
+/// trace exceeds `traceLimit` times its dimension.
+///
+/// A class, so that a detector without the refit carries a nil reference, and the per-sample
+/// calls neither copy nor check the uniqueness of its arrays.
+///
+/// Measured (docs/quality.md): NAB over four weight seeds 75.09 → 76.08 with the
+/// corpus-optimised threshold and 73.93 → 75.52 with the detector's own; on held-out draws of
+/// the synthetic machine at 3 to 12 channels, own-threshold score 72.1 → 77.0.
+final class RecursiveReadout {
+  let channels: Int
+  /// The feature count d: hidden units, channels (the attention's average), a constant.
+  let dimension: Int
+  /// `dimension × channels`, feature by feature (the transpose of one row per channel), so
+  /// that the prediction and the update run along contiguous rows.
+  private(set) var weights: [Double]
+  /// The `dimension × dimension` symmetric matrix P.
+  private(set) var inverse: [Double]
+  static let traceLimit = 1e4
+
+  /// Starts from the model's current read-out, with the prior's weight on it.
+  init(model: GRUAttentionModel, prior: Double) {
+    let s = model.shape
+    let (hidden, channels) = (s.hidden, s.channels)
+    self.channels = channels
+    dimension = hidden + channels + 1
+    weights = Array(repeating: 0, count: dimension * channels)
+    inverse = Array(repeating: 0, count: dimension * dimension)
+    for i in 0..<dimension { inverse[i * dimension + i] = 1 / prior }
+    let p = UnsafePointer(model.storage)
+    // The model's read-out: Σ_i Wo[i, c] h_i + attention gain_c × a_c + bias_c.
+    for i in 0..<hidden {
+      for c in 0..<channels { weights[i * channels + c] = Double(p[s.readout + i * channels + c]) }
+    }
+    for c in 0..<channels {
+      weights[(hidden + c) * channels + c] = Double(p[s.attentionGain + c])
+      weights[(dimension - 1) * channels + c] = Double(p[s.readoutBias + c])
+    }
+  }
+
+  /// Collects the features of the reading about to be scored into `features` (`dimension`
+  /// long): the model's state before it, and the attention's average that `predict` left.
+  func gatherFeatures(model: GRUAttentionModel, _ ws: ModelWorkspace, into features: UnsafeMutablePointer<Double>) {
+    let hidden = model.shape.hidden
+    let h = model.storage + model.layout.hidden
+    for i in 0..<hidden { features[i] = Double(h[i]) }
+    for c in 0..<channels { features[hidden + c] = Double(ws.attention[c]) }
+    features[dimension - 1] = 1
+  }
+
+  /// The reconstruction of every channel into `predictions` (`channels` long).
+  func predict(_ features: UnsafePointer<Double>, into predictions: UnsafeMutablePointer<Double>) {
+    let n = channels
+    for c in 0..<n { predictions[c] = 0 }
+    weights.withUnsafeBufferPointer { w in
+      for i in 0..<dimension {
+        let f = features[i]
+        let row = w.baseAddress! + i * n
+        for c in 0..<n { predictions[c] += f * row[c] }
+      }
+    }
+  }
+
+  /// One recursive-least-squares step on the reading `target` (normalised), whose
+  /// reconstruction was `predictions`, counted `weight` times; `gain` and `step` are scratch
+  /// of `dimension` and `channels`.
+  func learn(
+    _ features: UnsafePointer<Double>, target: UnsafePointer<Float>, predictions: UnsafePointer<Double>,
+    weight: Double, memory: Double, gain: UnsafeMutablePointer<Double>, step: UnsafeMutablePointer<Double>
+  ) {
+    let (d, n) = (dimension, channels)
+    let forgetting = 1 - 1 / memory
+    // gain = P f, accumulated along P's rows (P is symmetric), then f·P f.
+    for i in 0..<d { gain[i] = 0 }
+    inverse.withUnsafeBufferPointer { p in
+      for j in 0..<d { RecursiveReadout.addScaled(gain, p.baseAddress! + j * d, features[j], d) }
+    }
+    var curvature = 0.0
+    for i in 0..<d { curvature += features[i] * gain[i] }
+    let denominator = forgetting / weight + curvature
+    guard weight > 0, denominator.isFinite, denominator > 0 else { return }
+    let reciprocal = 1 / denominator
+    for c in 0..<n { step[c] = (Double(target[c]) - predictions[c]) * reciprocal }
+    weights.withUnsafeMutableBufferPointer { w in
+      for i in 0..<d {
+        let g = gain[i]
+        let row = w.baseAddress! + i * n
+        for c in 0..<n { row[c] += g * step[c] }
+      }
+    }
+    // P ← (P − g gᵀ / denominator) / λ, the inflation skipped while P is already large.
+    inverse.withUnsafeMutableBufferPointer { p in
+      var trace = 0.0
+      for i in 0..<d { trace += p[i * d + i] - gain[i] * gain[i] * reciprocal }
+      let inflation = trace < RecursiveReadout.traceLimit * Double(d) ? 1 / forgetting : 1
+      for i in 0..<d {
+        RecursiveReadout.scaleAndAdd(p.baseAddress! + i * d, inflation, gain, -inflation * gain[i] * reciprocal, d)
+      }
+    }
+  }
+
+  /// y += a x over `n` doubles, two lanes at a time (the loops run over rows of P, which are
+  /// 10 long for one channel and 25 for eight).
+  @inline(__always) static func addScaled(
+    _ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ a: Double, _ n: Int
+  ) {
+    let raw = UnsafeMutableRawPointer(y)
+    let source = UnsafeRawPointer(x)
+    let scale = SIMD2<Double>(repeating: a)
+    var i = 0
+    while i + 2 <= n {
+      let offset = i * MemoryLayout<Double>.stride
+      let sum =
+        raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+        + scale * source.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+      raw.storeBytes(of: sum, toByteOffset: offset, as: SIMD2<Double>.self)
+      i += 2
+    }
+    if i < n { y[i] += a * x[i] }
+  }
+
+  /// y = a y + b x over `n` doubles, two lanes at a time.
+  @inline(__always) static func scaleAndAdd(
+    _ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>, _ b: Double, _ n: Int
+  ) {
+    let raw = UnsafeMutableRawPointer(y)
+    let source = UnsafeRawPointer(x)
+    let (va, vb) = (SIMD2<Double>(repeating: a), SIMD2<Double>(repeating: b))
+    var i = 0
+    while i + 2 <= n {
+      let offset = i * MemoryLayout<Double>.stride
+      let value =
+        va * raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+        + vb * source.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+      raw.storeBytes(of: value, toByteOffset: offset, as: SIMD2<Double>.self)
+      i += 2
+    }
+    if i < n { y[i] = a * y[i] + b * x[i] }
+  }
+
+  func encode(into w: inout StateWriter) {
+    w.write(weights)
+    w.write(inverse)
+  }
+
+  func decode(from r: inout StateReader) throws(StateError) {
+    let restoredWeights = try r.readDoubles(max: weights.count)
+    let restoredInverse = try r.readDoubles(max: inverse.count)
+    guard restoredWeights.count == weights.count, restoredInverse.count == inverse.count,
+      restoredWeights.allSatisfy(\.isFinite), restoredInverse.allSatisfy(\.isFinite)
+    else { throw .invalid("read-out refit") }
+    weights = restoredWeights
+    inverse = restoredInverse
+  }
+}
