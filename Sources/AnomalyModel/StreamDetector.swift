@@ -57,16 +57,39 @@ public final class DetectorWorkspace {
     }
   }
 
-  /// Sizes the read-out refit's buffers for a stream whose refit has `dimension` features;
-  /// they only grow, so streams of different shapes share them without reallocating.
-  func prepareReadout(dimension: Int, channels: Int) {
-    if readoutFeatures.count < dimension {
-      readoutFeatures = Array(repeating: 0, count: dimension)
-      readoutGain = Array(repeating: 0, count: dimension)
+  /// Gathers the refit's features after `model.predict` and leaves its reconstruction in
+  /// `readoutPrediction`. The buffers only grow, so streams of different shapes share them
+  /// without reallocating.
+  @inline(__always) func reconstruct(with readout: RecursiveReadout, model: GRUAttentionModel) {
+    if readoutFeatures.count < readout.dimension {
+      readoutFeatures = Array(repeating: 0, count: readout.dimension)
+      readoutGain = Array(repeating: 0, count: readout.dimension)
     }
-    if readoutPrediction.count < channels {
-      readoutPrediction = Array(repeating: 0, count: channels)
-      readoutStep = Array(repeating: 0, count: channels)
+    if readoutPrediction.count < readout.channels {
+      readoutPrediction = Array(repeating: 0, count: readout.channels)
+      readoutStep = Array(repeating: 0, count: readout.channels)
+    }
+    readoutFeatures.withUnsafeMutableBufferPointer { features in
+      readout.gatherFeatures(model: model, self.model, into: features.baseAddress!)
+      readoutPrediction.withUnsafeMutableBufferPointer { readout.predict(features.baseAddress!, into: $0.baseAddress!) }
+    }
+  }
+
+  /// The refit's step on the reading in `input`, scored with the features and reconstruction
+  /// `reconstruct` left.
+  @inline(__always) func learn(_ readout: RecursiveReadout, weight: Double, memory: Double) {
+    input.withUnsafeBufferPointer { input in
+      readoutFeatures.withUnsafeBufferPointer { features in
+        readoutPrediction.withUnsafeBufferPointer { predictions in
+          readoutGain.withUnsafeMutableBufferPointer { gain in
+            readoutStep.withUnsafeMutableBufferPointer { step in
+              readout.learn(
+                features.baseAddress!, target: input.baseAddress!, predictions: predictions.baseAddress!,
+                weight: weight, memory: memory, gain: gain.baseAddress!, step: step.baseAddress!)
+            }
+          }
+        }
+      }
     }
   }
 }
@@ -178,15 +201,7 @@ public final class StreamDetector {
     }
     model.predict(workspace.model)
     let prediction = workspace.model.prediction
-    if let readout {
-      workspace.prepareReadout(dimension: readout.dimension, channels: channels)
-      workspace.readoutFeatures.withUnsafeMutableBufferPointer { features in
-        readout.gatherFeatures(model: model, workspace.model, into: features.baseAddress!)
-        workspace.readoutPrediction.withUnsafeMutableBufferPointer {
-          readout.predict(features.baseAddress!, into: $0.baseAddress!)
-        }
-      }
-    }
+    if let readout { workspace.reconstruct(with: readout, model: model) }
     let refitted = readout != nil
     var squared = 0.0
     var largestChannelError = 0.0
@@ -251,22 +266,7 @@ public final class StreamDetector {
     // model caught up.
     let changedForGood = config.relearnFraction > 0 && recentAboveFraction >= config.relearnFraction
     let weight = result.aboveThreshold && !changedForGood ? config.anomalyLearningFactor : 1
-    if let readout {
-      workspace.input.withUnsafeBufferPointer { input in
-        workspace.readoutFeatures.withUnsafeBufferPointer { features in
-          workspace.readoutPrediction.withUnsafeBufferPointer { predictions in
-            workspace.readoutGain.withUnsafeMutableBufferPointer { gain in
-              workspace.readoutStep.withUnsafeMutableBufferPointer { step in
-                readout.learn(
-                  features.baseAddress!, target: input.baseAddress!, predictions: predictions.baseAddress!,
-                  weight: weight, memory: Double(config.readoutMemory), gain: gain.baseAddress!,
-                  step: step.baseAddress!)
-              }
-            }
-          }
-        }
-      }
-    }
+    if let readout { workspace.learn(readout, weight: weight, memory: Double(config.readoutMemory)) }
     workspace.input.withUnsafeBufferPointer { input in
       model.learn(
         target: input.baseAddress!, learningRate: Float(config.learningRate * weight),
