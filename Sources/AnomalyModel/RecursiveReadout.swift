@@ -90,7 +90,7 @@ final class RecursiveReadout {
     // gain = P f, accumulated along P's rows (P is symmetric), then f·P f.
     for i in 0..<d { gain[i] = 0 }
     inverse.withUnsafeBufferPointer { p in
-      for j in 0..<d { RecursiveReadout.addScaled(gain, p.baseAddress! + j * d, features[j], d) }
+      for j in 0..<d { RecursiveReadout.scaleAndAdd(gain, 1, p.baseAddress! + j * d, features[j], d) }
     }
     var curvature = 0.0
     for i in 0..<d { curvature += features[i] * gain[i] }
@@ -116,27 +116,8 @@ final class RecursiveReadout {
     }
   }
 
-  /// y += a x over `n` doubles, two lanes at a time (the loops run over rows of P, which are
-  /// 10 long for one channel and 25 for eight).
-  @inline(__always) static func addScaled(
-    _ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ a: Double, _ n: Int
-  ) {
-    let raw = UnsafeMutableRawPointer(y)
-    let source = UnsafeRawPointer(x)
-    let scale = SIMD2<Double>(repeating: a)
-    var i = 0
-    while i + 2 <= n {
-      let offset = i * MemoryLayout<Double>.stride
-      let sum =
-        raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
-        + scale * source.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
-      raw.storeBytes(of: sum, toByteOffset: offset, as: SIMD2<Double>.self)
-      i += 2
-    }
-    if i < n { y[i] += a * x[i] }
-  }
-
-  /// y = a y + b x over `n` doubles, two lanes at a time.
+  /// y = a y + b x over `n` doubles, two lanes at a time (the loops run over rows of P, which
+  /// are 10 long for one channel and 25 for eight).
   @inline(__always) static func scaleAndAdd(
     _ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>, _ b: Double, _ n: Int
   ) {
