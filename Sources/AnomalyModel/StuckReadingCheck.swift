@@ -32,6 +32,10 @@
 /// from anomalous points: a recurring plateau is reported once, and a second frozen spell at
 /// another value, as long as the first, is still reported.
 ///
+/// A channel that has repeated its first reading ever since is not checked: it is a constant
+/// (a configured limit, an unused counter), and a stream of 38 server metrics with eight such
+/// channels otherwise sat at the stuck surprise for good and raised no event at all.
+///
 /// The surprise is capped half a decade above the alarm level: a frozen sensor is one
 /// incident however long it lasts, so it raises one event and never escalates by itself.
 public struct StuckReadingCheck: Sendable, Equatable {
@@ -110,7 +114,9 @@ extension StuckReadingCheck.Channel {
       last = value
       return 0
     }
-    guard let alarmLevel, run >= minimumRun, Double(run) > 2 * longestRun,
+    // A channel that has never shown another value is a constant (a limit, a setting), not
+    // a sensor that stopped: only its first reading opened a run (`startChances` 1).
+    guard let alarmLevel, run >= minimumRun, startChances > 1, Double(run) > 2 * longestRun,
       Double(run) > 2 * plateauRun(at: value)
     else { return 0 }
     let pStart = (starts + 1) / (startChances + 2)

@@ -68,6 +68,18 @@ final class StuckReadingTests: XCTestCase {
 
   /// The check's state travels with the detector: a restored stream in the middle of a run
   /// continues it exactly.
+  /// A channel that has never moved (a configured limit beside a live sensor) is a constant,
+  /// not a stuck sensor: it neither pins the score nor hides the live channel freezing.
+  func testAConstantChannelIsNotStuck() {
+    let series = sensor(count: 3000, frozen: [2000..<2200], seed: 5).map { $0 + [4096] }
+    let results = detect(series)
+    let calm = results[400..<2000]
+    XCTAssertFalse(calm.contains { $0.reason == .stuck }, "the constant channel counted as stuck")
+    XCTAssertLessThan(calm.filter(\.aboveThreshold).count, 40)
+    let found = results.enumerated().filter { $0.element.anomaly && (2000..<2200).contains($0.offset) }
+    XCTAssertEqual(found.first?.element.reason, .stuck, "the frozen live channel: \(found.map(\.offset))")
+  }
+
   func testRunInProgressSurvivesARestore() throws {
     let series = sensor(count: 2600, frozen: [2000..<2300], seed: 23)
     let original = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
