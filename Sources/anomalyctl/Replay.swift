@@ -26,8 +26,10 @@ struct Replay: ParsableCommand {
       alarm can fire yet), `reason` (which evidence gave the score: error, trend, channel, \
       range, stuck, slow, seasonal, decoupled; none in warm-up), `slow_surprise` (the slow scale's \
       surprise, −log10 of its block's probability, at a reading that completes a block; 0 \
-      elsewhere) and `seasonal_surprise` (the same for the block's difference from the blocks \
-      one and two periods earlier, in streams with a clear period; 0 elsewhere).
+      elsewhere), `seasonal_surprise` (the same for the block's difference from the blocks \
+      one and two periods earlier, in streams with a clear period; 0 elsewhere) and \
+      `in_episode` (the episode state: 1 from the row that raised an event until the \
+      episode closes after `alarm_recovery` normal rows; is_anomaly is 1 on its first row only).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
@@ -109,7 +111,9 @@ struct ReplayRunner {
       let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
       output.write(
         ","
-          + (expected + ["error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise"])
+          + (expected + [
+            "error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise", "in_episode",
+          ])
           .joined(separator: ","))
     }
     output.write("\n")
@@ -135,7 +139,7 @@ struct ReplayRunner {
         for c in 0..<channels { output.write(",\(workspace.expected[c])") }
         output.write(
           ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
-            + "\(result.slowSurprise),\(result.seasonalSurprise)")
+            + "\(result.slowSurprise),\(result.seasonalSurprise),\(streamDetector.gate.inEpisode ? 1 : 0)")
       }
       output.write("\n")
     }

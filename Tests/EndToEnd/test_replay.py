@@ -87,7 +87,7 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     result, explained = replay(tmp_path, text, "--explain")
     assert result.returncode == 0, result.stderr
     assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up", "reason", "slow_surprise",
-                                       "seasonal_surprise"]
+                                       "seasonal_surprise", "in_episode"]
     assert [row[:4] for row in explained] == plain
     body = explained[1:]
     warm = [row[7] for row in body]
@@ -113,6 +113,11 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     assert within > 0.95 * len(calm)
     flagged = [row for row in body if row[3] == "1"]
     assert flagged and all(float(row[5]) > float(row[6]) or float(row[2]) > 0.5 for row in flagged)
+    # The episode state is on from every event's row until the episode closes, and off in warm-up.
+    episode = [row[11] for row in body]
+    assert set(episode) <= {"0", "1"} and set(episode[:200]) == {"0"}
+    assert all(row[11] == "1" for row in flagged)
+    assert episode.count("1") > len(flagged)
     # The spikes in the series are flagged for their error or for leaving the range.
     assert {row[8] for row in flagged} <= {"error", "range", "trend"}
     assert any(row[8] in ("error", "range") for row in flagged)
@@ -123,6 +128,7 @@ def test_explain_names_one_expected_column_per_channel(tmp_path):
     result, out = replay(tmp_path, "\n".join(rows) + "\n", "--explain")
     assert result.returncode == 0, result.stderr
     assert out[0][3:] == ["anomaly_score", "is_anomaly", "expected_temp", "expected_pressure", "error",
-                          "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise"]
+                          "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise",
+                          "in_episode"]
     last = out[-1]
     assert abs(float(last[5]) - 20) < 10 and abs(float(last[6]) - 1000) < 10

@@ -5,8 +5,9 @@ Each series is a waveform repeated cycle after cycle with a jittered period (hea
 breathing, a gait, a machine's duty cycle, a daily load with weekends), plus sensor noise and
 a slow baseline wander. A known-normal first part (`TRAIN` rows) comes first, then one fault
 in one cycle of the test part: the cycle's shape distorted, the cycle missing, played faster,
-noisier, weaker, or with a small extra bump. The fault stays inside the signal's range, so no
-range check can see it: only a comparison with earlier cycles can.
+noisier, weaker, or with a small extra bump. The fault stays within a quarter of the signal's
+spread of its range (a test checks it), so a range check sees little of it: a comparison with
+earlier cycles must.
 
 Metric, as for such archives: top-1, the row of the highest anomaly score after the train
 part must lie within `TOLERANCE` rows of the faulty cycle.

@@ -64,7 +64,8 @@ class Output:
 def replay(anomalyctl: str, s: Series, directory: Path, extra: list[str]) -> Output:
     source = s.write_csv(directory / f"{s.name.replace('/', '__')}.csv")
     with tempfile.NamedTemporaryFile(suffix=".csv") as out:
-        subprocess.run([anomalyctl, "replay", "--input", str(source), "--output", out.name, *extra], check=True)
+        subprocess.run([anomalyctl, "replay", "--input", str(source), "--output", out.name, "--explain", *extra],
+                       check=True)
         with open(out.name, newline="") as f:
             rows = list(csv.DictReader(f))
     scores = np.array([float(r["anomaly_score"]) for r in rows])
