@@ -225,7 +225,8 @@ def stuck_surprises(values, level, minimum_run=3, learning_factor=0.1, warmup=20
                 run, alarmed = 0, False
             continue
         run += 1
-        if i + 1 > warmup and run >= minimum_run and run > 2 * longest and run > 2 * plateaus.get(v, 0.0):
+        if (i + 1 > warmup and run >= minimum_run and start_chances > 1 and run > 2 * longest
+                and run > 2 * plateaus.get(v, 0.0)):
             surprise = (-math.log10((starts + 1) / (start_chances + 2))
                         - (run - 1) * math.log10((continues + 1) / (continue_chances + 2)))
             alarmed = alarmed or surprise > level
