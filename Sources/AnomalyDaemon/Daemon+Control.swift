@@ -158,6 +158,8 @@ extension Daemon {
             // The read-out refitted by recursive least squares (0: off).
             ("readout_memory", .int(Int64(d.readoutMemory))),
             ("readout_prior", .double(d.readoutPrior)),
+            ("history_length", .int(Int64(d.historyLength))),
+            ("history_match", .int(Int64(d.historyMatch))),
             // As configured (0 = automatic), then what a new stream of one or several channels gets.
             ("warmup_samples", .int(Int64(d.warmup))),
             ("warmup_one_channel", .int(Int64(d.warmupLength(channels: 1)))),

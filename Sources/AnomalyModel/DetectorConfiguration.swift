@@ -28,6 +28,12 @@ public struct DetectorConfiguration: Sendable, Equatable {
   public var readoutMemory = 2000
   /// How many readings' worth of confidence the refit starts with in the SGD read-out.
   public var readoutPrior = 50.0
+  /// How far back, in readings, the history attention looks for moments like the latest one
+  /// (`HistoryAttention`); 0 turns it off. Off by default until its step fits the cost budget
+  /// (docs/quality.md, "The history attention"); 512 keeps a univariate stream within 16 KiB.
+  public var historyLength = 0
+  /// The length, in readings, of the subsequences the history attention compares.
+  public var historyMatch = 32
   /// Errors beyond this (in standard deviations) count linearly, not quadratically.
   public var huberDelta = 1.0
   /// Gradient steps longer than this are shortened to it.
@@ -128,6 +134,13 @@ public struct DetectorConfiguration: Sendable, Equatable {
       return ("readout_memory", "must be 0 (off) or between 10 and 10000000")
     }
     if !(readoutPrior > 0 && readoutPrior <= 1e9) { return ("readout_prior", "must be positive, at most 1e9") }
+    if !(2...256).contains(historyMatch) { return ("history_match", "must be between 2 and 256") }
+    if historyLength != 0, !(historyMatch...65536).contains(historyLength) {
+      return ("history_length", "must be 0 (off) or between history_match and 65536")
+    }
+    if historyLength != 0, readoutMemory == 0 {
+      return ("history_length", "needs the read-out refit (readout_memory above 0), which weighs what it retrieves")
+    }
     if warmup != 0, !(16...10_000_000).contains(warmup) {
       return ("warmup", "must be 0 (automatic) or between 16 and 10000000")
     }

@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (7; 6, without the read-out refit, 5, also without the
+///     u16     format version (8; 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -11,13 +11,14 @@
 ///             stuck-sensor check, model, and whether a slow scale follows, then the slow scale
 ///             (with its seasonal check at its end), then whether a cross-channel check
 ///             follows, that check, the recent fraction of points above the threshold, and
-///             whether the read-out refit follows, then the refit
+///             whether the read-out refit follows, then the refit, then whether the history
+///             attention follows, and the history attention
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 7
+  public static let stateVersion: UInt16 = 8
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -39,6 +40,8 @@ extension StreamDetector {
     payload.write(recentAboveFraction)
     payload.write(readout != nil)
     readout?.encode(into: &payload)
+    payload.write(history != nil)
+    history?.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -95,6 +98,10 @@ extension StreamDetector {
       guard try r.readBool() == (detector.readout != nil) else { throw .invalid("read-out refit presence") }
       try detector.readout?.decode(from: &r)
     }
+    if version >= 8 {
+      guard try r.readBool() == (detector.history != nil) else { throw .invalid("history attention presence") }
+      try detector.history?.decode(from: &r, version: version)
+    }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
   }
@@ -126,6 +133,8 @@ extension DetectorConfiguration {
     w.write(relearnFraction)
     w.write(readoutMemory)
     w.write(readoutPrior)
+    w.write(historyLength)
+    w.write(historyMatch)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -174,6 +183,9 @@ extension DetectorConfiguration {
     // Version 7 added the read-out refitted by recursive least squares.
     readoutMemory = version >= 7 ? try r.readInt() : 0
     if version >= 7 { readoutPrior = try r.readDouble() }
+    // Version 8 added the history attention.
+    historyLength = version >= 8 ? try r.readInt() : 0
+    if version >= 8 { historyMatch = try r.readInt() }
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -1,7 +1,8 @@
 /// The model's read-out refitted by recursive least squares on the model's own features: the
-/// GRU state and the attention's average, one weight row per channel, with forgetting.
+/// GRU state, the attention's average and the history attention's retrieved reading, one
+/// weight row per channel, with forgetting.
 ///
-///     x̂_c = w_c · f,   f = (h_{t−1}, a_t, 1)
+///     x̂_c = w_c · f,   f = (h_{t−1}, a_t, r_t, 1)
 ///
 /// The network learns its features and its own read-out by SGD at a small rate, which barely
 /// moves in a series of a few thousand readings (NAB's are about 4,000). Given those features,
@@ -35,12 +36,17 @@ final class RecursiveReadout {
   private(set) var inverse: [Double]
   static let traceLimit = 1e4
 
-  /// Starts from the model's current read-out, with the prior's weight on it.
-  init(model: GRUAttentionModel, prior: Double) {
+  /// Whether the features include the history attention's retrieved reading.
+  let usesHistory: Bool
+
+  /// Starts from the model's current read-out, with the prior's weight on it; the weights of
+  /// the history attention's reading (`usesHistory`) start at 0.
+  init(model: GRUAttentionModel, prior: Double, usesHistory: Bool) {
     let s = model.shape
     let (hidden, channels) = (s.hidden, s.channels)
     self.channels = channels
-    dimension = hidden + channels + 1
+    self.usesHistory = usesHistory
+    dimension = hidden + channels * (usesHistory ? 2 : 1) + 1
     weights = Array(repeating: 0, count: dimension * channels)
     inverse = Array(repeating: 0, count: dimension * dimension)
     for i in 0..<dimension { inverse[i * dimension + i] = 1 / prior }
@@ -56,12 +62,19 @@ final class RecursiveReadout {
   }
 
   /// Collects the features of the reading about to be scored into `features` (`dimension`
-  /// long): the model's state before it, and the attention's average that `predict` left.
-  func gatherFeatures(model: GRUAttentionModel, _ ws: ModelWorkspace, into features: UnsafeMutablePointer<Double>) {
+  /// long): the model's state before it, the attention's average that `predict` left, and
+  /// the history attention's retrieved reading (`retrieved`, read only when `usesHistory`).
+  func gatherFeatures(
+    model: GRUAttentionModel, _ ws: ModelWorkspace, retrieved: UnsafePointer<Float>,
+    into features: UnsafeMutablePointer<Double>
+  ) {
     let hidden = model.shape.hidden
     let h = model.storage + model.layout.hidden
     for i in 0..<hidden { features[i] = Double(h[i]) }
     for c in 0..<channels { features[hidden + c] = Double(ws.attention[c]) }
+    if usesHistory {
+      for c in 0..<channels { features[hidden + channels + c] = Double(retrieved[c]) }
+    }
     features[dimension - 1] = 1
   }
 

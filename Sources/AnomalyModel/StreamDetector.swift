@@ -41,6 +41,9 @@ public final class DetectorWorkspace {
   var readoutGain: [Double] = []
   var readoutPrediction: [Double] = []
   var readoutStep: [Double] = []
+  /// The history attention's retrieved reading and its softmax scratch.
+  var retrieved: [Float] = []
+  var historyWeights: [Float] = []
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
   /// |value − expected| per channel for the last processed sample.
@@ -54,6 +57,17 @@ public final class DetectorWorkspace {
       expected = Array(repeating: 0, count: channels)
       channelError = Array(repeating: 0, count: channels)
       crossResiduals = Array(repeating: 0, count: channels)
+      retrieved = Array(repeating: 0, count: channels)
+    }
+  }
+
+  /// The history attention's reading for the sample about to be scored, into `retrieved`.
+  @inline(__always) func retrieve(from history: HistoryAttention) {
+    if historyWeights.count < history.length { historyWeights = Array(repeating: 0, count: history.length) }
+    retrieved.withUnsafeMutableBufferPointer { out in
+      historyWeights.withUnsafeMutableBufferPointer {
+        history.retrieve(into: out.baseAddress!, weights: $0.baseAddress!)
+      }
     }
   }
 
@@ -70,7 +84,9 @@ public final class DetectorWorkspace {
       readoutStep = Array(repeating: 0, count: readout.channels)
     }
     readoutFeatures.withUnsafeMutableBufferPointer { features in
-      readout.gatherFeatures(model: model, self.model, into: features.baseAddress!)
+      retrieved.withUnsafeBufferPointer {
+        readout.gatherFeatures(model: model, self.model, retrieved: $0.baseAddress!, into: features.baseAddress!)
+      }
       readoutPrediction.withUnsafeMutableBufferPointer { readout.predict(features.baseAddress!, into: $0.baseAddress!) }
     }
   }
@@ -122,6 +138,8 @@ public final class StreamDetector {
   var crossChannel: CrossChannelCheck?
   /// The read-out refitted by recursive least squares (`readout_memory`; nil when off).
   var readout: RecursiveReadout?
+  /// Attention over the last `history_length` readings' subsequences (nil when off).
+  var history: HistoryAttention?
   /// Whether this stream has the cross-channel check (`cross_channel_limit`).
   public var checksCrossChannel: Bool { crossChannel != nil }
 
@@ -143,11 +161,16 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
     slow = StreamDetector.makeSlowScale(resolved, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(resolved, channels: channels)
+    history = StreamDetector.makeHistory(resolved, channels: channels)
     readout = StreamDetector.makeReadout(resolved, model: model)
   }
 
   private static func makeReadout(_ c: DetectorConfiguration, model: GRUAttentionModel) -> RecursiveReadout? {
-    c.readoutMemory > 0 ? RecursiveReadout(model: model, prior: c.readoutPrior) : nil
+    c.readoutMemory > 0 ? RecursiveReadout(model: model, prior: c.readoutPrior, usesHistory: c.historyLength > 0) : nil
+  }
+
+  private static func makeHistory(_ c: DetectorConfiguration, channels: Int) -> HistoryAttention? {
+    c.historyLength > 0 ? HistoryAttention(configuration: c, channels: channels) : nil
   }
 
   private static func makeCrossChannelCheck(_ c: DetectorConfiguration, channels: Int) -> CrossChannelCheck? {
@@ -179,6 +202,7 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
     slow = StreamDetector.makeSlowScale(configuration, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
+    history = StreamDetector.makeHistory(configuration, channels: channels)
     readout = StreamDetector.makeReadout(configuration, model: model)
     samples = 0
     recentAboveFraction = 0
@@ -201,7 +225,10 @@ public final class StreamDetector {
     }
     model.predict(workspace.model)
     let prediction = workspace.model.prediction
+    if let history { workspace.retrieve(from: history) }
     if let readout { workspace.reconstruct(with: readout, model: model) }
+    // The reading joins the history only once its reconstruction is made.
+    let novelty = workspace.input.withUnsafeBufferPointer { history?.add($0.baseAddress!) ?? 0 }
     let refitted = readout != nil
     var squared = 0.0
     var largestChannelError = 0.0
@@ -234,17 +261,20 @@ public final class StreamDetector {
       if samples > warmup / 4 {
         threshold.record(error, largestChannelError: largestChannelError)
         crossChannel?.record(largestResidual)
+        history?.record(novelty)
       }
       if samples == warmup {
         threshold.calibrate()
         crossChannel?.calibrate()
+        history?.calibrate()
       }
     } else {
       (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
-        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0)
+        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0,
+        noveltySurprise: history?.surprise(novelty) ?? 0)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

@@ -155,6 +155,8 @@ public enum ConfigLoader {
     try r.read("relearn_fraction", &d.relearnFraction)
     try r.read("readout_memory", &d.readoutMemory)
     try r.read("readout_prior", &d.readoutPrior)
+    try r.read("history_length", &d.historyLength)
+    try r.read("history_match", &d.historyMatch)
     try r.read("huber_delta", &d.huberDelta)
     try r.read("max_gradient_norm", &d.maxGradientNorm)
     try r.read("normaliser_rate", &d.normaliserRate)

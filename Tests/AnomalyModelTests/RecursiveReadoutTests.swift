@@ -12,7 +12,7 @@ final class RecursiveReadoutTests: XCTestCase {
   /// (above the threshold) enter that regression at a tenth.
   func testEqualsTheWeightedRidgeRegressionSolvedDirectly() {
     let model = GRUAttentionModel(shape: shape, seed: 1)
-    let readout = RecursiveReadout(model: model, prior: 50)
+    let readout = RecursiveReadout(model: model, prior: 50, usesHistory: false)
     let initial = readout.weights
     let d = readout.dimension
     XCTAssertEqual(d, 11)
@@ -75,7 +75,7 @@ final class RecursiveReadoutTests: XCTestCase {
   /// bound; its trace stays near the limit instead, and the read-out stays finite.
   func testAFlatStreamKeepsItsMatrixBounded() {
     let model = GRUAttentionModel(shape: shape, seed: 1)
-    let readout = RecursiveReadout(model: model, prior: 50)
+    let readout = RecursiveReadout(model: model, prior: 50, usesHistory: false)
     let d = readout.dimension
     let features = [Double](repeating: 0, count: d - 1) + [1]
     var gain = [Double](repeating: 0, count: d)

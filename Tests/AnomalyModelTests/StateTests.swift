@@ -87,6 +87,12 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 6), version: 6)
   }
 
+  /// A checkpoint written before the history attention existed (format version 7) restores
+  /// with everything else and the read-out refit on the model's features alone, as before.
+  func testVersionSevenStateRestoresWithoutTheHistoryAttention() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 7), version: 7)
+  }
+
   /// A stream of three channels, its cross-channel check past the warm-up, continues exactly.
   func testRestoredCrossChannelCheckContinuesBitForBit() throws {
     let series = makeSeries(900, channels: 3)
@@ -98,6 +104,21 @@ final class StateTests: XCTestCase {
     let restored = try StreamDetector.decodeState(blob)
     XCTAssertEqual(restored.encodeState(), blob)
     assertContinueIdentically(original, restored, on: series[450...])
+  }
+
+  /// A stream with the history attention, its ring wrapped several times, continues exactly.
+  func testRestoredHistoryAttentionContinuesBitForBit() throws {
+    var configuration = DetectorConfiguration()
+    configuration.historyLength = 512
+    let series = makeSeries(2400, channels: 2)
+    let original = StreamDetector(configuration: configuration, channels: 2)
+    XCTAssertNotNil(original.history)
+    let workspace = DetectorWorkspace()
+    for values in series[..<1300] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
+    let blob = original.encodeState()
+    let restored = try StreamDetector.decodeState(blob)
+    XCTAssertEqual(restored.encodeState(), blob)
+    assertContinueIdentically(original, restored, on: series[1300...])
   }
 
   /// The slow scale past its warm-up and in the middle of a block continues exactly.
@@ -128,7 +149,7 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 7 added the configuration's last two fields and, at the
+  /// later versions added. Version 8 added the history attention (below). Version 7 added the configuration's last two fields and, at the
   /// payload's end, the read-out refit's presence flag (the refit is off in these detectors).
   /// Version 6 added the two configuration fields before those, and before that flag the
   /// cross-channel check's presence flag (absent for these one-channel detectors) and the
@@ -150,9 +171,16 @@ final class StateTests: XCTestCase {
     precondition(version >= 5 || detector.slow?.seasonalPeriods == nil, "formats before 5 have no seasonal check")
     precondition(version >= 4 || detector.slow == nil, "formats before 4 have no slow scale")
     precondition(detector.crossChannel == nil, "older formats have no cross-channel check")
-    // Positions below are in the current payload; ranges are removed from the last one back.
-    precondition(detector.readout == nil, "older formats have no read-out refit")
-    let fullConfigurationEnd = length { detector.configuration.encode(into: &$0) }
+    precondition(detector.history == nil, "older formats have no history attention")
+    // Version 8 added the configuration's last two fields and the history attention's presence
+    // flag at the payload's end; what follows works on the version-7 payload.
+    let currentConfigurationEnd = length { detector.configuration.encode(into: &$0) }
+    payload.removeSubrange((payload.count - 1)..<payload.count)
+    payload.removeSubrange((currentConfigurationEnd - 16)..<currentConfigurationEnd)
+    if version == 7 { return withHeader(payload, version: version) }
+    // Positions below are in the version-7 payload; ranges are removed from the last one back.
+    precondition(detector.readout == nil, "formats before 7 have no read-out refit")
+    let fullConfigurationEnd = currentConfigurationEnd - 16
     let removedByVersionSeven = [
       (fullConfigurationEnd - 16)..<fullConfigurationEnd, (payload.count - 1)..<payload.count,
     ]
@@ -266,6 +294,7 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
+    if version < 8 { configuration.historyLength = 0 }
     if version < 7 { configuration.readoutMemory = 0 }
     if version < 6 {
       configuration.crossChannelLimit = 0

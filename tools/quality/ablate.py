@@ -26,6 +26,7 @@ VARIANTS = {
     "defaults": [],
     "frozen": ["detector.learning_rate=0"],
     "window1": ["detector.window=1"],
+    "history": ["detector.history_length=512"],
     "no_readout_refit": ["detector.readout_memory=0"],
     "no_trend": ["detector.smoothing=1"],
     "no_range": ["detector.range_tolerance=0"],

@@ -1,0 +1,257 @@
+/// Attention over a long history of the stream's own subsequences: it retrieves what followed
+/// the earlier moments that looked like this one, hundreds of readings back, where the model's
+/// own attention sees only its last `window` states.
+///
+/// The query is the subsequence of the last m normalised readings (`history_match`); the keys
+/// are the subsequences that ended at each of the L moments before (`history_length`); the
+/// value of a key is the reading that followed it. A key's score is its negative squared
+/// distance to the query,
+///
+///     D_t(ℓ) = Σ_{k<m} Σ_c (z_{t−k,c} − z_{t−k−ℓ,c})²,
+///
+/// which is dot-product attention with each key's norm as a bias (−‖q − k‖² = 2 q·k − ‖q‖² −
+/// ‖k‖², and ‖q‖² is the same for every key). The retrieved reading is
+///
+///     r_{t+1} = Σ_ℓ softmax(−D_t(ℓ)/τ) z_{t+1−ℓ},    τ = D_min/2 + m·C·0.01,
+///
+/// over the lags ℓ ≥ m, so that a key never overlaps the query (a subsequence matches its own
+/// shifted self trivially). τ follows the best match: a stream that repeats itself closely
+/// draws on its few closest cycles, a noisy one averages more of them; the floor is a tenth of
+/// a standard deviation per reading.
+///
+/// All L distances follow each reading in O(L·C) by the streaming matrix-profile recurrence
+///
+///     D_t(ℓ) = D_{t−1}(ℓ) + Σ_c (z_{t,c} − z_{t−ℓ,c})² − (z_{t−m,c} − z_{t−m−ℓ,c})²,
+///
+/// and one lag per reading is recomputed from scratch in turn, so that single-precision
+/// rounding cannot accumulate. The smallest distance after a reading is the causal (left)
+/// matrix profile at that moment: how far the latest subsequence lies from every earlier one
+/// (`novelty`, as a root mean square per reading).
+///
+/// The retrieved reading is a feature of the read-out (`RecursiveReadout`), which weighs it
+/// against the recurrent state per stream: where the stream repeats itself the reconstruction
+/// comes from its history, and a reading unlike what followed the same phase before is an
+/// error. The novelty has a tail of its own (`TailThreshold`) and is one more candidate for
+/// the score (reason `novel`).
+///
+/// A class, so that a stream without it carries a nil reference; owned by one worker thread.
+final class HistoryAttention {
+  let channels: Int
+  /// L, the lags the keys are taken at.
+  let length: Int
+  /// m, the length of the query and of each key.
+  let match: Int
+  /// Readings kept per channel: m + L + 1, the oldest reading a distance needs.
+  let capacity: Int
+  /// The last `capacity` readings of each channel, channel by channel. The newest is at
+  /// `newest` and older ones follow it (modulo `capacity`), so lags ascend along memory.
+  private var readings: [Float]
+  /// D(ℓ) at index ℓ − 1.
+  private var distances: [Float]
+  private var newest = 0
+  /// Readings seen, up to `capacity + length` (beyond it every lag is complete).
+  private(set) var seen = 0
+  /// The lag whose distance is recomputed exactly at the next reading.
+  private var refreshLag = 1
+  private var noveltyTail: TailThreshold
+
+  init(configuration c: DetectorConfiguration, channels: Int) {
+    self.channels = channels
+    length = c.historyLength
+    match = c.historyMatch
+    capacity = c.historyLength + c.historyMatch + 1
+    readings = Array(repeating: 0, count: capacity * channels)
+    distances = Array(repeating: 0, count: c.historyLength)
+    noveltyTail = TailThreshold(
+      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
+      catchUp: c.thresholdCatchUp, correctsForClipping: false)
+  }
+
+  /// The lags whose keys and values are real readings: from m (no overlap with the query) to
+  /// the oldest complete key. Empty until 2m readings have been seen.
+  private var usableLags: ClosedRange<Int>? {
+    let oldest = Swift.min(length, seen - match)
+    return oldest >= match ? match...oldest : nil
+  }
+
+  /// Writes the retrieved next reading (`channels` values) into `retrieved`, 0 while no key is
+  /// usable. `weights` is scratch of at least `length` floats.
+  func retrieve(into retrieved: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) {
+    for c in 0..<channels { retrieved[c] = 0 }
+    guard let lags = usableLags else { return }
+    let total = distances.withUnsafeBufferPointer { d in
+      let d = d.baseAddress!
+      var best = Float.infinity
+      for lag in lags { best = Swift.min(best, d[lag - 1]) }
+      let temperature = 0.5 * best + 0.01 * Float(match * channels)
+      return HistoryAttention.softmaxNumerators(
+        d + (lags.lowerBound - 1), best: best, scale: 1 / temperature, count: lags.count, into: weights)
+    }
+    let normaliser = 1 / total
+    readings.withUnsafeBufferPointer { z in
+      for c in 0..<channels {
+        let ring = z.baseAddress! + c * capacity
+        // The value of the key at lag ℓ is the reading after it, z_{t+1−ℓ}: ℓ − 1 back.
+        var sum: Float = 0
+        var j = 0
+        while j < lags.count {
+          let start = (newest + lags.lowerBound - 1 + j) % capacity
+          let run = Swift.min(lags.count - j, capacity - start)
+          sum += Kernels.dot(weights + j, ring + start, run)
+          j += run
+        }
+        retrieved[c] = sum * normaliser
+      }
+    }
+  }
+
+  /// exp(−(d − best)·scale) for `count` distances into `out`, eight at a time; returns their
+  /// sum (at least 1: the best lag's). Weights below e⁻¹⁶ are 0: products of readings with
+  /// weights near the smallest normal float are denormal, and those cost a hundred cycles
+  /// each (they made the first version of this step ten times slower).
+  @inline(__always) static func softmaxNumerators(
+    _ d: UnsafePointer<Float>, best: Float, scale: Float, count: Int, into out: UnsafeMutablePointer<Float>
+  ) -> Float {
+    let (shift, factor) = (SIMD8<Float>(repeating: best), SIMD8<Float>(repeating: -scale))
+    let floor = SIMD8<Float>(repeating: -16)
+    var total = SIMD8<Float>(repeating: 0)
+    var j = 0
+    while j < count {
+      var lanes = shift
+      let width = Swift.min(8, count - j)
+      if width == 8 {
+        lanes = UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+      } else {
+        for k in 0..<width { lanes[k] = d[j + k] }
+      }
+      let x = (lanes - shift) * factor
+      var e = Kernels.exp(x)
+      e.replace(with: SIMD8(repeating: 0), where: x .< floor)
+      if width == 8 {
+        UnsafeMutableRawPointer(out + j).storeBytes(of: e, as: SIMD8<Float>.self)
+      } else {
+        for k in 0..<width { out[j + k] = e[k] }
+        for k in width..<8 { e[k] = 0 }
+      }
+      total += e
+      j += 8
+    }
+    return Kernels.horizontalSum(total)
+  }
+
+  /// Takes in the normalised reading `z` (`channels` long) and returns the novelty of the
+  /// subsequence it ends: the root mean square per reading of the distance to its nearest
+  /// earlier match, 0 until a key is usable.
+  func add(_ z: UnsafePointer<Float>) -> Double {
+    newest = (newest + capacity - 1) % capacity
+    if seen < capacity + length { seen += 1 }
+    readings.withUnsafeMutableBufferPointer { z0 in
+      distances.withUnsafeMutableBufferPointer { d in
+        for c in 0..<channels {
+          let ring = z0.baseAddress! + c * capacity
+          ring[newest] = z[c]
+          updateDistances(
+            d.baseAddress!, ring: UnsafePointer(ring), entering: z[c], leaving: ring[(newest + match) % capacity])
+        }
+        let lag = refreshLag
+        d[lag - 1] = exactDistance(lag: lag, readings: UnsafePointer(z0.baseAddress!))
+      }
+    }
+    refreshLag = refreshLag % length + 1
+    guard let lags = usableLags else { return 0 }
+    var best = Float.infinity
+    distances.withUnsafeBufferPointer { d in
+      for lag in lags { best = Swift.min(best, d[lag - 1]) }
+    }
+    return Double(Swift.max(0, best) / Float(match * channels)).squareRoot()
+  }
+
+  /// Adds one channel's change to every lag's distance: the pair that enters the window
+  /// (z_t, z_{t−ℓ}) and the pair that leaves it (z_{t−m}, z_{t−m−ℓ}), in runs between the
+  /// ring's wrap points.
+  @inline(__always) private func updateDistances(
+    _ d: UnsafeMutablePointer<Float>, ring: UnsafePointer<Float>, entering: Float, leaving: Float
+  ) {
+    var lag = 1
+    while lag <= length {
+      let recent = (newest + lag) % capacity
+      let old = (newest + match + lag) % capacity
+      let run = Swift.min(length - lag + 1, capacity - recent, capacity - old)
+      HistoryAttention.addChanges(d + (lag - 1), ring + recent, ring + old, entering, leaving, run)
+      lag += run
+    }
+  }
+
+  /// out[k] += (entering − a[k])² − (leaving − b[k])² for k < n, eight lanes at a time.
+  @inline(__always) private static func addChanges(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ entering: Float, _ leaving: Float, _ n: Int
+  ) {
+    let (vEntering, vLeaving) = (SIMD8<Float>(repeating: entering), SIMD8<Float>(repeating: leaving))
+    var k = 0
+    while k + 8 <= n {
+      let added = vEntering - UnsafeRawPointer(a + k).loadUnaligned(as: SIMD8<Float>.self)
+      let removed = vLeaving - UnsafeRawPointer(b + k).loadUnaligned(as: SIMD8<Float>.self)
+      let target = UnsafeMutableRawPointer(out + k)
+      let sum = target.loadUnaligned(as: SIMD8<Float>.self) + (added * added - removed * removed)
+      target.storeBytes(of: sum, as: SIMD8<Float>.self)
+      k += 8
+    }
+    while k < n {
+      let (added, removed) = (entering - a[k], leaving - b[k])
+      out[k] += added * added - removed * removed
+      k += 1
+    }
+  }
+
+  /// D(lag) summed from the readings, for the rolling recomputation.
+  private func exactDistance(lag: Int, readings z: UnsafePointer<Float>) -> Float {
+    var sum: Float = 0
+    for c in 0..<channels {
+      let ring = z + c * capacity
+      var (recent, old) = (newest, (newest + lag) % capacity)
+      for _ in 0..<match {
+        let difference = ring[recent] - ring[old]
+        sum += difference * difference
+        recent = recent + 1 == capacity ? 0 : recent + 1
+        old = old + 1 == capacity ? 0 : old + 1
+      }
+    }
+    return sum
+  }
+
+  /// The distance at `lag` as the recurrence keeps it, for tests.
+  func distance(lag: Int) -> Float { distances[lag - 1] }
+
+  /// Warm-up: records a novelty for its tail's calibration.
+  func record(_ novelty: Double) { noveltyTail.record(novelty) }
+
+  func calibrate() { noveltyTail.calibrate() }
+
+  /// −log10 of the novelty's tail probability (0 for an ordinary one).
+  func surprise(_ novelty: Double) -> Double { noveltyTail.surprise(novelty) }
+
+  func encode(into w: inout StateWriter) {
+    w.write(readings)
+    w.write(distances)
+    w.write(newest)
+    w.write(seen)
+    w.write(refreshLag)
+    noveltyTail.encode(into: &w)
+  }
+
+  func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
+    let restoredReadings = try r.readFloats(max: readings.count)
+    let restoredDistances = try r.readFloats(max: distances.count)
+    let (restoredNewest, restoredSeen, restoredLag) = (try r.readInt(), try r.readInt(), try r.readInt())
+    guard restoredReadings.count == readings.count, restoredDistances.count == distances.count,
+      restoredReadings.allSatisfy(\.isFinite), restoredDistances.allSatisfy({ $0.isFinite }),
+      (0..<capacity).contains(restoredNewest), (0...(capacity + length)).contains(restoredSeen),
+      (1...length).contains(restoredLag)
+    else { throw .invalid("history attention") }
+    readings = restoredReadings
+    distances = restoredDistances
+    (newest, seen, refreshLag) = (restoredNewest, restoredSeen, restoredLag)
+    try noveltyTail.decode(from: &r, version: version)
+  }
+}
