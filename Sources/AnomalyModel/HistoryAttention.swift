@@ -245,7 +245,9 @@ final class HistoryAttention {
     let restoredDistances = try r.readFloats(max: distances.count)
     let (restoredNewest, restoredSeen, restoredLag) = (try r.readInt(), try r.readInt(), try r.readInt())
     guard restoredReadings.count == readings.count, restoredDistances.count == distances.count,
-      restoredReadings.allSatisfy(\.isFinite), restoredDistances.allSatisfy({ $0.isFinite }),
+      restoredReadings.allSatisfy(\.isFinite),
+      // Sums of squares, up to rounding; a negative one would turn the softmax upside down.
+      restoredDistances.allSatisfy({ $0.isFinite && $0 >= -1 }),
       (0..<capacity).contains(restoredNewest), (0...(capacity + length)).contains(restoredSeen),
       (1...length).contains(restoredLag)
     else { throw .invalid("history attention") }
