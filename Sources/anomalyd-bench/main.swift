@@ -5,7 +5,8 @@ import Foundation
 ///
 ///     swift run -c release anomalyd-bench [points] [section…]
 ///
-/// Sections (default: all): `step`, `many-streams`, `threads`, `new-streams`. Under callgrind,
+/// Sections (default: all): `step` (or `step:1`, `step:8` for one of its channel counts),
+/// `many-streams`, `threads`, `new-streams`. Under callgrind,
 /// `anomalyd-bench 5000 step threads new-streams` counts what the history in
 /// docs/performance.md counted (`many-streams` creates and warms 111,001 streams whatever the
 /// point count).
@@ -75,9 +76,11 @@ func scoreRoundRobin(_ values: [Double], streams: Int) -> Double {
   return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-if runs("step") {
+// `step:1` and `step:8` run one of the two, for an instruction count of each under callgrind.
+let stepChannels = [1, 8].filter { runs("step") || chosenSections.contains("step:\($0)") }
+if !stepChannels.isEmpty {
   print("detector step (score + learn), default model, \(points) points × \(repeats) runs, median:")
-  for channels in [1, 8] {
+  for channels in stepChannels {
     let values = makeValues(channels: channels)
     let timings = (0..<repeats).map { _ in scoreAll(values, channels: channels) * 1e6 / Double(points) }
     let runs = timings.map { String(format: "%.3f", $0) }.joined(separator: " ")
