@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (8; 7, without the history attention, 6, without the read-out refit, 5, also without the
+///     u16     format version (9; 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -18,7 +18,7 @@
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 8
+  public static let stateVersion: UInt16 = 9
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -100,7 +100,7 @@ extension StreamDetector {
     }
     if version >= 8 {
       guard try r.readBool() == (detector.history != nil) else { throw .invalid("history attention presence") }
-      try detector.history?.decode(from: &r, version: version)
+      try detector.history?.decode(from: &r, version: version, configuration: detector.configuration)
     }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector

@@ -53,9 +53,6 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// One channel against the other channels of the same reading (the cross-channel check):
   /// a channel that stopped agreeing with its siblings.
   case decoupled
-  /// The latest stretch of readings against every earlier one in the history attention's
-  /// reach: a shape the stream has not shown before.
-  case novel
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -131,12 +128,10 @@ public struct ErrorScorer: Sendable, Equatable {
   /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
   /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
   /// check's (`SeasonalCheck`), likewise; `crossChannelSurprise` the cross-channel check's
-  /// (`CrossChannelCheck`), 0 for a stream without it; `noveltySurprise` the history
-  /// attention's (`HistoryAttention`), likewise.
+  /// (`CrossChannelCheck`), 0 for a stream without it.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
-    slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0,
-    noveltySurprise: Double = 0
+    slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0
   ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -155,7 +150,6 @@ public struct ErrorScorer: Sendable, Equatable {
     consider(slowSurprise, .slow)
     consider(seasonalSurprise, .seasonal)
     consider(crossChannelSurprise, .decoupled)
-    consider(noveltySurprise, .novel)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

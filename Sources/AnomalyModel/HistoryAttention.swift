@@ -26,13 +26,14 @@
 /// and one lag per reading is recomputed from scratch in turn, so that single-precision
 /// rounding cannot accumulate. The smallest distance after a reading is the causal (left)
 /// matrix profile at that moment: how far the latest subsequence lies from every earlier one
-/// (`novelty`, as a root mean square per reading).
+/// (`add` returns it as a root mean square per reading).
 ///
 /// The retrieved reading is a feature of the read-out (`RecursiveReadout`), which weighs it
 /// against the recurrent state per stream: where the stream repeats itself the reconstruction
 /// comes from its history, and a reading unlike what followed the same phase before is an
-/// error. The novelty has a tail of its own (`TailThreshold`) and is one more candidate for
-/// the score (reason `novel`).
+/// error. The nearest-match distance itself is not scored: as a tail of its own (checkpoint
+/// format 8) it lifted SKAB and the periodic corpus but lowered NAB and the AP of the
+/// synthetic and server corpora, so it was retired (docs/quality.md, "The history attention").
 ///
 /// A class, so that a stream without it carries a nil reference; owned by one worker thread.
 final class HistoryAttention {
@@ -53,7 +54,9 @@ final class HistoryAttention {
   private(set) var seen = 0
   /// The lag whose distance is recomputed exactly at the next reading.
   private var refreshLag = 1
-  private var noveltyTail: TailThreshold
+  /// The smallest distance over the usable lags after the latest reading (the causal matrix
+  /// profile), kept for the next retrieval; infinity while no lag is usable.
+  private var best = Float.infinity
 
   init(configuration c: DetectorConfiguration, channels: Int) {
     self.channels = channels
@@ -62,9 +65,6 @@ final class HistoryAttention {
     capacity = c.historyLength + c.historyMatch + 1
     readings = Array(repeating: 0, count: capacity * channels)
     distances = Array(repeating: 0, count: c.historyLength)
-    noveltyTail = TailThreshold(
-      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
-      catchUp: c.thresholdCatchUp, correctsForClipping: false)
   }
 
   /// The lags whose keys and values are real readings: from m (no overlap with the query) to
@@ -79,13 +79,11 @@ final class HistoryAttention {
   func retrieve(into retrieved: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) {
     for c in 0..<channels { retrieved[c] = 0 }
     guard let lags = usableLags else { return }
+    let temperature = 0.5 * best + 0.01 * Float(match * channels)
     let total = distances.withUnsafeBufferPointer { d in
-      let d = d.baseAddress!
-      var best = Float.infinity
-      for lag in lags { best = Swift.min(best, d[lag - 1]) }
-      let temperature = 0.5 * best + 0.01 * Float(match * channels)
-      return HistoryAttention.softmaxNumerators(
-        d + (lags.lowerBound - 1), best: best, scale: 1 / temperature, count: lags.count, into: weights)
+      HistoryAttention.softmaxNumerators(
+        d.baseAddress! + (lags.lowerBound - 1), best: best, scale: 1 / temperature, count: lags.count,
+        into: weights)
     }
     let normaliser = 1 / total
     readings.withUnsafeBufferPointer { z in
@@ -142,7 +140,7 @@ final class HistoryAttention {
   /// Takes in the normalised reading `z` (`channels` long) and returns the novelty of the
   /// subsequence it ends: the root mean square per reading of the distance to its nearest
   /// earlier match, 0 until a key is usable.
-  func add(_ z: UnsafePointer<Float>) -> Double {
+  @discardableResult func add(_ z: UnsafePointer<Float>) -> Double {
     newest = (newest + capacity - 1) % capacity
     if seen < capacity + length { seen += 1 }
     readings.withUnsafeMutableBufferPointer { z0 in
@@ -158,12 +156,30 @@ final class HistoryAttention {
       }
     }
     refreshLag = refreshLag % length + 1
-    guard let lags = usableLags else { return 0 }
-    var best = Float.infinity
-    distances.withUnsafeBufferPointer { d in
-      for lag in lags { best = Swift.min(best, d[lag - 1]) }
+    best = nearest()
+    return best.isFinite ? Double(Swift.max(0, best) / Float(match * channels)).squareRoot() : 0
+  }
+
+  /// The smallest distance over the usable lags, eight at a time; infinity while none is.
+  private func nearest() -> Float {
+    guard let lags = usableLags else { return .infinity }
+    return distances.withUnsafeBufferPointer { all in
+      let d = all.baseAddress! + (lags.lowerBound - 1)
+      var lanes = SIMD8<Float>(repeating: .infinity)
+      var j = 0
+      while j + 8 <= lags.count {
+        // `replace(with:where:)`, not the generic `pointwiseMin`, which is a call per use here.
+        let next = UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+        lanes.replace(with: next, where: next .< lanes)
+        j += 8
+      }
+      var smallest = lanes.min()
+      while j < lags.count {
+        smallest = Swift.min(smallest, d[j])
+        j += 1
+      }
+      return smallest
     }
-    return Double(Swift.max(0, best) / Float(match * channels)).squareRoot()
   }
 
   /// Adds one channel's change to every lag's distance: the pair that enters the window
@@ -204,32 +220,38 @@ final class HistoryAttention {
     }
   }
 
-  /// D(lag) summed from the readings, for the rolling recomputation.
+  /// D(lag) summed from the readings, for the rolling recomputation: the query's m readings
+  /// against the m at `lag` further back, in runs between the ring's wrap points.
   private func exactDistance(lag: Int, readings z: UnsafePointer<Float>) -> Float {
-    var sum: Float = 0
+    var total = SIMD8<Float>(repeating: 0)
+    var tail: Float = 0
     for c in 0..<channels {
       let ring = z + c * capacity
-      var (recent, old) = (newest, (newest + lag) % capacity)
-      for _ in 0..<match {
-        let difference = ring[recent] - ring[old]
-        sum += difference * difference
-        recent = recent + 1 == capacity ? 0 : recent + 1
-        old = old + 1 == capacity ? 0 : old + 1
+      var k = 0
+      while k < match {
+        let (recent, old) = ((newest + k) % capacity, (newest + lag + k) % capacity)
+        let run = Swift.min(match - k, capacity - recent, capacity - old)
+        var i = 0
+        while i + 8 <= run {
+          let difference =
+            UnsafeRawPointer(ring + recent + i).loadUnaligned(as: SIMD8<Float>.self)
+            - UnsafeRawPointer(ring + old + i).loadUnaligned(as: SIMD8<Float>.self)
+          total += difference * difference
+          i += 8
+        }
+        while i < run {
+          let difference = ring[recent + i] - ring[old + i]
+          tail += difference * difference
+          i += 1
+        }
+        k += run
       }
     }
-    return sum
+    return Kernels.horizontalSum(total) + tail
   }
 
   /// The distance at `lag` as the recurrence keeps it, for tests.
   func distance(lag: Int) -> Float { distances[lag - 1] }
-
-  /// Warm-up: records a novelty for its tail's calibration.
-  func record(_ novelty: Double) { noveltyTail.record(novelty) }
-
-  func calibrate() { noveltyTail.calibrate() }
-
-  /// −log10 of the novelty's tail probability (0 for an ordinary one).
-  func surprise(_ novelty: Double) -> Double { noveltyTail.surprise(novelty) }
 
   func encode(into w: inout StateWriter) {
     w.write(readings)
@@ -237,10 +259,12 @@ final class HistoryAttention {
     w.write(newest)
     w.write(seen)
     w.write(refreshLag)
-    noveltyTail.encode(into: &w)
   }
 
-  func decode(from r: inout StateReader, version: UInt16) throws(StateError) {
+  /// `configuration` builds the scratch that reads and drops a version 8 state's novelty tail.
+  func decode(from r: inout StateReader, version: UInt16, configuration c: DetectorConfiguration)
+    throws(StateError)
+  {
     let restoredReadings = try r.readFloats(max: readings.count)
     let restoredDistances = try r.readFloats(max: distances.count)
     let (restoredNewest, restoredSeen, restoredLag) = (try r.readInt(), try r.readInt(), try r.readInt())
@@ -254,6 +278,12 @@ final class HistoryAttention {
     readings = restoredReadings
     distances = restoredDistances
     (newest, seen, refreshLag) = (restoredNewest, restoredSeen, restoredLag)
-    try noveltyTail.decode(from: &r, version: version)
+    best = nearest()
+    if version == 8 {
+      var retired = TailThreshold(
+        level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
+        catchUp: c.thresholdCatchUp, correctsForClipping: false)
+      try retired.decode(from: &r, version: version)
+    }
   }
 }

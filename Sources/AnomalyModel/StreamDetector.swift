@@ -228,7 +228,7 @@ public final class StreamDetector {
     if let history { workspace.retrieve(from: history) }
     if let readout { workspace.reconstruct(with: readout, model: model) }
     // The reading joins the history only once its reconstruction is made.
-    let novelty = workspace.input.withUnsafeBufferPointer { history?.add($0.baseAddress!) ?? 0 }
+    if let history { _ = workspace.input.withUnsafeBufferPointer { history.add($0.baseAddress!) } }
     let refitted = readout != nil
     var squared = 0.0
     var largestChannelError = 0.0
@@ -261,20 +261,17 @@ public final class StreamDetector {
       if samples > warmup / 4 {
         threshold.record(error, largestChannelError: largestChannelError)
         crossChannel?.record(largestResidual)
-        history?.record(novelty)
       }
       if samples == warmup {
         threshold.calibrate()
         crossChannel?.calibrate()
-        history?.calibrate()
       }
     } else {
       (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
       let scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
-        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0,
-        noveltySurprise: history?.surprise(novelty) ?? 0)
+        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0)
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident

@@ -90,7 +90,9 @@ final class DetectorTests: XCTestCase {
   /// the readings' noise below all earlier ones. The slow scale reports it, at the end of the
   /// first sagging block; without it the first event comes four blocks later (the
   /// reconstruction error, once the refitted read-out has made it sharp enough; with the SGD
-  /// read-out alone the detector stayed silent throughout).
+  /// read-out alone the detector stayed silent throughout). That is without the history
+  /// attention; with it (the default), the reconstruction from the same hour of earlier days
+  /// makes the narrowed swing an error from the sag's first readings.
   func testSlowScaleCatchesASagThatNoSingleReadingShows() {
     var rng = SplitMix64(seed: 5)
     let sag = 2400..<2640
@@ -99,10 +101,16 @@ final class DetectorTests: XCTestCase {
       let swing = (inside ? 3.5 : 5) * sin(2 * .pi * Double(t) / 24)
       return [10 + swing - (inside ? 1.5 : 0) + 0.5 * gaussian(&rng)]
     }
-    let inSag = detect(series).enumerated().filter { $0.element.anomaly && sag.contains($0.offset) }
+    var noHistory = DetectorConfiguration()
+    noHistory.historyLength = 0
+    let inSag = detect(series, configuration: noHistory).enumerated().filter {
+      $0.element.anomaly && sag.contains($0.offset)
+    }
     XCTAssertEqual(inSag.first?.element.reason, .slow)
     XCTAssertEqual(inSag.first?.offset, sag.lowerBound + 23)
-    var without = DetectorConfiguration()
+    let withHistory = detect(series).enumerated().filter { $0.element.anomaly && sag.contains($0.offset) }
+    XCTAssertLessThan(withHistory.first?.offset ?? .max, sag.lowerBound + 23, "\(withHistory.map(\.offset))")
+    var without = noHistory
     without.slowBlock = 0
     let late = detect(series, configuration: without).enumerated().filter {
       $0.element.anomaly && sag.contains($0.offset)

@@ -41,9 +41,9 @@ final class StateTests: XCTestCase {
       XCTAssertEqual($0 as? StateError, .truncated)
     }
     var version = blob
-    version[4] = 9
+    version[4] = UInt8(StreamDetector.stateVersion + 1)
     XCTAssertThrowsError(try StreamDetector.decodeState(version)) {
-      XCTAssertEqual($0 as? StateError, .unsupportedVersion(9))
+      XCTAssertEqual($0 as? StateError, .unsupportedVersion(StreamDetector.stateVersion + 1))
     }
     XCTAssertThrowsError(try StreamDetector.decodeState(Array("this is not a detector state".utf8))) {
       XCTAssertEqual($0 as? StateError, .badMagic)
@@ -121,6 +121,31 @@ final class StateTests: XCTestCase {
     assertContinueIdentically(original, restored, on: series[1300...])
   }
 
+  /// A version 8 checkpoint ended with the history attention's novelty tail, since retired: it
+  /// restores with the tail read and dropped and continues exactly, and one cut short inside
+  /// that tail is refused.
+  func testVersionEightStateRestoresWithoutTheNoveltyTail() throws {
+    let series = makeSeries(2000, channels: 1)
+    let original = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    XCTAssertNotNil(original.history)
+    let workspace = DetectorWorkspace()
+    for values in series[..<1000] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
+    let c = original.configuration
+    var tail = TailThreshold(
+      level: c.thresholdLevel, risk: c.risk, memory: c.thresholdWindow, refitInterval: c.thresholdRefit,
+      catchUp: c.thresholdCatchUp, correctsForClipping: false)
+    for i in 0..<500 { tail.record(Double(i % 37) / 10) }
+    tail.calibrate()
+    var retiredTail = StateWriter()
+    tail.encode(into: &retiredTail)
+    let blob = original.encodeState()
+    let payload = Array(blob[10..<(blob.count - 4)]) + retiredTail.bytes
+    let restored = try StreamDetector.decodeState(withHeader(payload, version: 8))
+    XCTAssertEqual(restored.encodeState(), blob)
+    assertContinueIdentically(original, restored, on: series[1000...])
+    XCTAssertThrowsError(try StreamDetector.decodeState(withHeader(Array(payload.dropLast(3)), version: 8)))
+  }
+
   /// The slow scale past its warm-up and in the middle of a block continues exactly.
   func testRestoredSlowScaleContinuesBitForBit() throws {
     var configuration = DetectorConfiguration()
@@ -149,7 +174,8 @@ final class StateTests: XCTestCase {
   }
 
   /// `detector`'s state as an older format wrote it: the current payload without the fields
-  /// later versions added. Version 8 added the history attention (below). Version 7 added the configuration's last two fields and, at the
+  /// later versions added. Version 9 retired the history attention's novelty tail (a test
+  /// above); version 8 added the history attention (below). Version 7 added the configuration's last two fields and, at the
   /// payload's end, the read-out refit's presence flag (the refit is off in these detectors).
   /// Version 6 added the two configuration fields before those, and before that flag the
   /// cross-channel check's presence flag (absent for these one-channel detectors) and the

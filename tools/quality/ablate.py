@@ -26,8 +26,9 @@ VARIANTS = {
     "defaults": [],
     "frozen": ["detector.learning_rate=0"],
     "window1": ["detector.window=1"],
-    "history": ["detector.history_length=512"],
-    "no_readout_refit": ["detector.readout_memory=0"],
+    "no_history": ["detector.history_length=0"],
+    # The history attention feeds the refit, so turning the refit off turns it off too.
+    "no_readout_refit": ["detector.readout_memory=0", "detector.history_length=0"],
     "no_trend": ["detector.smoothing=1"],
     "no_range": ["detector.range_tolerance=0"],
     "no_stuck": ["detector.stuck_min_run=0"],
