@@ -96,11 +96,18 @@ final class Checkpointer {
   }
 }
 
-/// Opening the store at start-up: a damaged file is moved aside (kept for inspection) and a
-/// fresh one created, so a corrupted checkpoint never stops the daemon.
+/// Opening the store at start-up: the directory's lock first (`StateLock`), then the file. A
+/// damaged file is moved aside (kept for inspection) and a fresh one created, so a corrupted
+/// checkpoint never stops the daemon.
 enum StateFiles {
-  static func open(directory: String, logger: Logger) throws -> CheckpointStore {
+  /// Throws `StateLock.Failure.held` when another process owns the directory.
+  static func open(directory: String, logger: Logger) throws -> (CheckpointStore, StateLock) {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let lock = try StateLock(directory: directory)
+    return (try openStore(directory: directory, logger: logger), lock)
+  }
+
+  private static func openStore(directory: String, logger: Logger) throws -> CheckpointStore {
     let path = directory + "/state.sqlite"
     let damage: StoreError
     do {

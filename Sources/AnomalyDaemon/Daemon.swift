@@ -41,6 +41,8 @@ public final class Daemon: Sendable {
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
+  /// Held from the state store's opening to the process's end (`StateLock`).
+  private let stateLock = Mutex<StateLock?>(nil)
   /// Whether evicted streams' states go to the state file in this run (`keep_evicted_state`
   /// with persistence on; set at start, a reload cannot change it).
   let keepsEvictedState = Atomic<Bool>(false)
@@ -82,7 +84,7 @@ public final class Daemon: Sendable {
   /// running) if an endpoint or the control socket cannot be used.
   public func start(controlSocketPath: String) throws -> Endpoints {
     let config = configuration.withLock { $0 }
-    let (store, restored) = openState(config)
+    let (store, restored) = try openState(config)
     for index in 0..<workerCount {
       var savedStates: CheckpointStore?
       if let store, config.ingest.keepEvictedState {
@@ -283,18 +285,27 @@ public final class Daemon: Sendable {
   /// Opens the state store and reads back the most recently seen saved streams, decoded and
   /// split by owning worker (each worker's share of `max_streams`).
   /// Unusable saved states are moved to the store's quarantine table; an unusable state
-  /// directory turns persistence off with an error in the log and in `info persistence`.
-  private func openState(_ config: DaemonConfiguration) -> (CheckpointStore?, [[StreamState]]) {
+  /// directory turns persistence off with an error in the log and in `info persistence`. A
+  /// directory another process has locked (`StateLock`) throws: the daemon must not start.
+  private func openState(_ config: DaemonConfiguration) throws -> (CheckpointStore?, [[StreamState]]) {
     var restored = Array(repeating: [StreamState](), count: workerCount)
     guard let directory = StateFiles.directory(configured: config.server.stateDirectory, environment: environment)
     else { return (nil, restored) }
     let store: CheckpointStore
     let rows: [CheckpointStore.Row]
     do {
-      store = try StateFiles.open(directory: directory, logger: logger)
+      let lock: StateLock
+      (store, lock) = try StateFiles.open(directory: directory, logger: logger)
+      stateLock.withLock { $0 = lock }
       // The most recently seen first: with more saved than max_streams (kept evicted states,
       // or a lower limit than before) the rest stay in the file.
       rows = try store.loadAll(limit: config.ingest.maxStreams)
+    } catch let failure as StateLock.Failure {
+      if case .held = failure { throw DaemonError("\(failure)") }
+      persistence.failures.add(1)
+      persistence.lastError.withLock { $0 = "\(failure)" }
+      logger.error("persistence is OFF: cannot use state directory \(directory): \(failure)")
+      return (nil, restored)
     } catch {
       persistence.failures.add(1)
       persistence.lastError.withLock { $0 = "\(error)" }
