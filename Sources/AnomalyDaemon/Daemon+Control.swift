@@ -196,6 +196,19 @@ extension Daemon {
             ("last_error", .text(persistence.lastError.withLock { $0 })),
           ]))
     }
+    if want("control") {
+      sections.append(
+        .init(
+          "control",
+          [
+            ("connections_open", .int(Int64(controlCounters.open.load(ordering: .relaxed)))),
+            ("max_connections", .int(Int64(config.control.maxConnections))),
+            ("connections_accepted", .uint(controlCounters.accepted.value)),
+            ("connections_refused", .uint(controlCounters.refused.value)),
+            ("clients_timed_out", .uint(controlCounters.timedOut.value)),
+            ("requests_oversized", .uint(controlCounters.oversized.value)),
+          ]))
+    }
     if want("publish") {
       sections.append(
         .init(

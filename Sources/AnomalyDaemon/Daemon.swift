@@ -38,6 +38,7 @@ public final class Daemon: Sendable {
   let rates = RateTracker()
   let persistence = PersistenceCounters()
   let security = SecurityCounters()
+  let controlCounters = ControlCounters()
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
@@ -193,7 +194,10 @@ public final class Daemon: Sendable {
     let control: ControlServer
     do {
       let group = try Self.groupID(config.control.group)
-      control = try ControlServer(path: controlSocketPath, mode: config.control.mode, group: group, logger: logger) {
+      control = try ControlServer(
+        path: controlSocketPath, mode: config.control.mode, group: group,
+        maxConnections: config.control.maxConnections, counters: controlCounters, logger: logger
+      ) {
         [weak self] request in
         self?.handle(request) ?? .failure("daemon is stopping")
       }

@@ -23,7 +23,7 @@ public enum ControlCommand: Equatable, Sendable {
   case importState(record: String)
 
   /// Sections `info` knows, in the order it prints them.
-  public static let infoSections = ["server", "ingest", "streams", "model", "persistence", "publish"]
+  public static let infoSections = ["server", "ingest", "streams", "model", "persistence", "control", "publish"]
 }
 
 public struct ControlRequest: Equatable, Sendable {

@@ -120,6 +120,10 @@ public enum ConfigLoader {
     }
     c.mode = parsed
     try r.read("group", &c.group)
+    try r.read("max_connections", &c.maxConnections)
+    guard (1...65536).contains(c.maxConnections) else {
+      throw r.error("max_connections", "\(c.maxConnections)", "must be between 1 and 65536")
+    }
   }
 
   static func readServer(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Server) throws(ConfigError) {

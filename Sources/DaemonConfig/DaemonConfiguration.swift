@@ -56,6 +56,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var mode: UInt32 = 0o660
     /// Group (name or number) that owns the socket file; empty: the daemon's own group.
     public var group = ""
+    /// Control connections served at once; past it a new one is refused with a message.
+    public var maxConnections = 256
   }
 
   public struct Server: Sendable, Equatable {
