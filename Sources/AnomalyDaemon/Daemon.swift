@@ -39,6 +39,7 @@ public final class Daemon: Sendable {
   let persistence = PersistenceCounters()
   let security = SecurityCounters()
   let controlCounters = ControlCounters()
+  let heartbeats: Heartbeats
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
   let stateFile = Mutex<String?>(nil)
@@ -76,6 +77,7 @@ public final class Daemon: Sendable {
     publishQueue = BlockingQueue(capacity: configuration.publish.queueCapacity)
     context = try Context()
     notifier = SystemdNotifier(environment: environment)
+    heartbeats = Heartbeats(watchdogPeriod: notifier.watchdogInterval.map { $0 * 2 })
     self.environment = environment
   }
 
@@ -104,7 +106,9 @@ public final class Daemon: Sendable {
       worker.adopt(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
-      addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run { stop.isSet } })
+      let heartbeat = heartbeats.register("worker-\(index)")
+      let beat = index == 0 && environment["ANOMALYD_TEST_STALL_WORKER"] == "1" ? stallingBeat(heartbeat) : heartbeat.beat
+      addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run(beat: beat) { stop.isSet } })
     }
 
     if let store {
@@ -146,6 +150,7 @@ public final class Daemon: Sendable {
     let publishEndpoint = Mutex("")
     let publishStarted = StartupSignal()
     let (context, queue, counters, logger, stop) = (context, publishQueue, counters, logger, publisherStop)
+    let publishHeartbeat = heartbeats.register("publish")
     addThread(
       "publisher",
       ThreadHandle(name: "publish") {
@@ -159,7 +164,7 @@ public final class Daemon: Sendable {
         }
         publishEndpoint.withLock { $0 = publisher.boundEndpoint }
         publishStarted.report(error: nil)
-        publisher.run { stop.isSet }
+        publisher.run(beat: publishHeartbeat.beat) { stop.isSet }
       })
     if let error = publishStarted.wait() {
       stopAll()
@@ -169,6 +174,7 @@ public final class Daemon: Sendable {
     let ingestEndpoint = Mutex("")
     let ingestStarted = StartupSignal()
     let (workers, settings, ingestStop) = (workerQueues, settings, ingestStop)
+    let ingestHeartbeat = heartbeats.register("ingest")
     addThread(
       "ingest",
       ThreadHandle(name: "ingest") {
@@ -184,7 +190,10 @@ public final class Daemon: Sendable {
         }
         ingestEndpoint.withLock { $0 = ingest.boundEndpoint }
         ingestStarted.report(error: nil)
-        ingest.run { ingestStop.isSet }
+        ingest.run {
+          ingestHeartbeat.beat()
+          return ingestStop.isSet
+        }
       })
     if let error = ingestStarted.wait() {
       stopAll()
@@ -207,7 +216,15 @@ public final class Daemon: Sendable {
     }
     let controlStop = controlStop
     nonisolated(unsafe) let ownedControl = control
-    addThread("control", ThreadHandle(name: "control") { ownedControl.run { controlStop.isSet } })
+    let controlHeartbeat = heartbeats.register("control")
+    addThread(
+      "control",
+      ThreadHandle(name: "control") {
+        ownedControl.run {
+          controlHeartbeat.beat()
+          return controlStop.isSet
+        }
+      })
 
     let bound = Endpoints(
       ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath)
@@ -256,6 +273,30 @@ public final class Daemon: Sendable {
   }
 
   /// Called about once a second by the main thread: rates, checkpoints, the metrics textfile.
+  /// Whether every thread the watchdog vouches for still turns (`Heartbeats`); logs the ones
+  /// that do not. The main loop sends WATCHDOG=1 only while this holds.
+  public func threadsAreAlive() -> Bool {
+    let stalled = heartbeats.stalled()
+    for (name, age) in stalled {
+      RateLimitedLog.shared.note(
+        "stalled_\(name)", logger,
+        "thread \(name) has been stuck for \(Int(age)) s; withholding the systemd watchdog so the daemon is restarted")
+    }
+    return stalled.isEmpty
+  }
+
+  /// Fault injection for the watchdog's test (`ANOMALYD_TEST_STALL_WORKER=1`): the first
+  /// worker beats normally until it has scored a sample, then stops turning for good, as a
+  /// deadlocked worker would.
+  private func stallingBeat(_ heartbeat: Heartbeats.Heartbeat) -> @Sendable () -> Void {
+    let counters = counters
+    return {
+      heartbeat.beat()
+      guard counters.samplesScored.value > 0 else { return }
+      while true { sleep(3600) }
+    }
+  }
+
   public func tick() {
     rates.update(scored: counters.samplesScored.value, received: counters.messagesReceived.value)
     let config = configuration.withLock { $0.server }

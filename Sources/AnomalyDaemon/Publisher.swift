@@ -28,8 +28,10 @@ final class Publisher {
 
   var boundEndpoint: String { (try? socket.lastEndpoint()) ?? "" }
 
-  func run(shouldStop: @Sendable () -> Bool) {
+  /// `beat` is called at every turn of the loop (`Heartbeats`).
+  func run(beat: () -> Void = {}, shouldStop: @Sendable () -> Bool) {
     while true {
+      beat()
       guard let events = queue.pop(timeout: 0.1) else {
         if shouldStop() { break }
         continue

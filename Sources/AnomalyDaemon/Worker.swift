@@ -98,8 +98,10 @@ final class Worker {
   }
 
   /// Runs until `shouldStop` is set and the queue is drained.
-  func run(shouldStop: @Sendable () -> Bool) {
+  /// `beat` is called at every turn of the loop (`Heartbeats`).
+  func run(beat: () -> Void = {}, shouldStop: @Sendable () -> Bool) {
     while true {
+      beat()
       guard let item = queue.pop(timeout: 0.1) else {
         if shouldStop() { return }
         continue

@@ -146,7 +146,8 @@ struct Anomalyd: ParsableCommand {
         return
       }
       daemon.tick()
-      notifier.notify("WATCHDOG=1")
+      // The watchdog vouches for the scoring and data threads too, not only for this loop.
+      if daemon.threadsAreAlive() { notifier.notify("WATCHDOG=1") }
     }
   }
 }

@@ -70,3 +70,79 @@ def test_notify_protocol(tmp_path):
         if proc.poll() is None:
             proc.kill()
         listener.close()
+
+
+def watched_daemon(tmp_path, extra_env=None):
+    """anomalyd with a 1 s watchdog (WATCHDOG=1 every 0.5 s, stall limit 5 s) and one worker,
+    with the notify socket it reports to."""
+    notify_path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(notify_path)
+    listener.settimeout(0.2)
+    ingest = f"tcp://127.0.0.1:{free_port()}"
+    env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="1000000", **(extra_env or {}))
+    proc = subprocess.Popen(
+        [str(BIN / "anomalyd"), "--ingest-bind", ingest, "--publish-bind", f"tcp://127.0.0.1:{free_port()}",
+         "--control-socket", str(tmp_path / "c.sock"), "--set", "server.workers=1",
+         "--set", "server.state_directory=none"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    return proc, listener, ingest
+
+
+def watchdog_pings(listener, seconds):
+    """The WATCHDOG=1 messages that arrive in the next `seconds`."""
+    count, deadline = 0, time.time() + seconds
+    while time.time() < deadline:
+        try:
+            count += listener.recv(4096).decode() == "WATCHDOG=1"
+        except socket.timeout:
+            pass
+    return count
+
+
+def test_the_watchdog_keeps_coming_while_the_control_socket_is_attacked(tmp_path):
+    proc, listener, _ = watched_daemon(tmp_path)
+    hanging = []
+    try:
+        assert watchdog_pings(listener, 1.5) >= 2
+        for _ in range(200):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(str(tmp_path / "c.sock"))
+            s.sendall(b"inf")
+            hanging.append(s)
+        # Six seconds: past the stalled clients' 2 s timeout and the 5 s stall limit.
+        assert watchdog_pings(listener, 6) >= 9
+    finally:
+        for s in hanging:
+            s.close()
+        proc.kill()
+        proc.wait()
+        listener.close()
+
+
+def test_the_watchdog_stops_when_a_worker_is_stuck(tmp_path):
+    import zmq
+
+    proc, listener, ingest = watched_daemon(tmp_path, {"ANOMALYD_TEST_STALL_WORKER": "1"})
+    context = zmq.Context()
+    pub = context.socket(zmq.PUB)
+    try:
+        assert watchdog_pings(listener, 1.5) >= 2
+        pub.connect(ingest)
+        for _ in range(50):  # the first samples after the subscription joins are lost to PUB/SUB
+            pub.send_multipart([b"stuck.worker", b"1.0"])
+            time.sleep(0.05)
+        # The worker stops turning after its first sample; 5 s later the pings stop.
+        watchdog_pings(listener, 6)
+        assert watchdog_pings(listener, 3) == 0
+        proc.kill()
+        _, stderr = proc.communicate(timeout=10)
+        assert "thread worker-0 has been stuck" in stderr
+    finally:
+        pub.close(linger=0)
+        context.term()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        listener.close()
