@@ -107,7 +107,8 @@ public final class Daemon: Sendable {
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
       let heartbeat = heartbeats.register("worker-\(index)")
-      let beat = index == 0 && environment["ANOMALYD_TEST_STALL_WORKER"] == "1" ? stallingBeat(heartbeat) : heartbeat.beat
+      let beat =
+        index == 0 && environment["ANOMALYD_TEST_STALL_WORKER"] == "1" ? stallingBeat(heartbeat) : heartbeat.beat
       addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run(beat: beat) { stop.isSet } })
     }
 
