@@ -62,6 +62,7 @@ def test_stalled_and_slow_clients_do_not_delay_ping_or_info(tmp_path):
             assert reply.startswith(b"ok"), reply[:200]
         latencies.sort()
         p99 = latencies[int(0.99 * (len(latencies) - 1))]
+        print(f"control beside 220 stalled clients: p99 {p99 * 1000:.1f} ms")
         assert p99 <= 0.1, f"p99 {p99 * 1000:.1f} ms, median {statistics.median(latencies) * 1000:.1f} ms"
 
         # The stalled and the trickling clients are dropped at their 2 s timeout, and counted.
@@ -110,4 +111,41 @@ def test_connections_past_the_cap_are_refused_with_a_message(tmp_path):
     finally:
         for s in held:
             s.close()
+        assert d.stop() == 0
+
+
+def test_control_answers_within_100_ms_while_ingest_is_overloaded(tmp_path):
+    import subprocess
+
+    from conftest import BIN
+
+    d = Daemon(tmp_path, config_text="[server]\nstate_directory = \"none\"\n")
+    try:
+        # The generator sends as fast as it can, more than the workers score: samples are
+        # dropped (counted), and the control thread must still answer.
+        load = subprocess.Popen(
+            [str(BIN / "anomalyd-loadgen"), "--endpoint", d.ingest, "--streams", "1000", "--messages", "20000000"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.time() + 20
+            while int(d.info()["ingest"]["samples_dropped"]) == 0 and time.time() < deadline:
+                time.sleep(0.1)
+            latencies = []
+            for i in range(50):
+                start = time.monotonic()
+                reply = request(d, b"ping\n" if i % 2 == 0 else b"json info ingest\n")
+                latencies.append(time.monotonic() - start)
+                assert reply.startswith(b"ok"), reply[:200]
+                time.sleep(0.02)
+            ingest = d.info()["ingest"]
+        finally:
+            load.kill()
+            load.wait()
+        assert int(ingest["samples_dropped"]) > 0, "the ingest was not overloaded"
+        latencies.sort()
+        p99 = latencies[int(0.99 * (len(latencies) - 1))]
+        print(f"control under overload: p99 {p99 * 1000:.1f} ms, median {statistics.median(latencies) * 1000:.1f} ms")
+        assert p99 <= 0.1, f"p99 {p99 * 1000:.1f} ms, median {statistics.median(latencies) * 1000:.1f} ms"
+    finally:
         assert d.stop() == 0
