@@ -53,6 +53,8 @@ final class ControlServer {
   private var refusedOpen = 0
   /// Set after `accept` ran out of descriptors: the listener is left alone until then.
   private var acceptPausedUntil = 0.0
+  /// Every read lands here first: one buffer for the thread, not one per read.
+  private var readBuffer = [UInt8](repeating: 0, count: 65536)
 
   /// Refused connections kept just long enough to hand over their refusal (a socket closed
   /// with its request unread would reset, and the client would see the reset, not the reason).
@@ -163,8 +165,7 @@ final class ControlServer {
   /// Reads, answers or writes what the socket allows; false when the connection is done.
   private func serve(_ c: Connection, events: Int16) -> Bool {
     if events & Int16(POLLIN | POLLHUP | POLLERR) != 0, c.draining || !c.replied {
-      var buffer = [UInt8](repeating: 0, count: 65536)
-      let n = buffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+      let n = readBuffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
       if n < 0 { return errno == EAGAIN || errno == EINTR }
       if c.draining { return n > 0 }
       if n == 0 {
@@ -174,8 +175,8 @@ final class ControlServer {
       } else {
         // Only the new bytes are searched: rescanning a long request at every read would make
         // reading it quadratic.
-        let newline = buffer[0..<n].firstIndex(of: 0x0A).map { c.request.count + $0 }
-        c.request.append(contentsOf: buffer[0..<n])
+        let newline = readBuffer[0..<n].firstIndex(of: 0x0A).map { c.request.count + $0 }
+        c.request.append(contentsOf: readBuffer[0..<n])
         held += n
         if let newline {
           answer(c, line: Array(c.request[..<newline]))

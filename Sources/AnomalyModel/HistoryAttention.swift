@@ -169,7 +169,7 @@ final class HistoryAttention {
       var j = 0
       while j + 8 <= lags.count {
         // `replace(with:where:)`, not the generic `pointwiseMin`, which is a call per use here.
-        let next = UnsafeRawPointer(d + j).loadUnaligned(as: SIMD8<Float>.self)
+        let next = Kernels.load(d + j)
         lanes.replace(with: next, where: next .< lanes)
         j += 8
       }
