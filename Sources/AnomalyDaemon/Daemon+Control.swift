@@ -87,10 +87,11 @@ extension Daemon {
             ("process_id", .int(Int64(getpid()))),
             ("uptime_in_seconds", .int(Int64(uptime))),
             ("workers", .int(Int64(workerCount))),
-            ("config_file", .text(configPath ?? "(built-in defaults)")),
+            ("config_file", configPath.map { .text($0) } ?? .none("(built-in defaults)")),
             ("control_socket", .text(bound?.control ?? "")),
             ("used_memory_rss_bytes", .int(ProcessMemory.residentBytes())),
-            ("curve", .text(config.security.curveKeys.map { "on, server key \($0.publicKey)" } ?? "off")),
+            ("curve", .bool(config.security.curveKeys != nil)),
+            ("curve_server_key", config.security.curveKeys.map { .text($0.publicKey) } ?? .none("-")),
             ("curve_clients_accepted", .uint(security.accepted.value)),
             ("curve_clients_denied", .uint(security.denied.value)),
             ("reloads", .uint(counters.reloads.value)),
@@ -101,9 +102,8 @@ extension Daemon {
       var fields: [(String, InfoReport.Value)] = [
         (
           "endpoints",
-          .text(
-            (config.ingest.bind.map { "bind " + $0 } + config.ingest.connect.map { "connect " + $0 }).joined(
-              separator: ","))
+          .list(
+            (config.ingest.bind.map { "bind " + $0 } + config.ingest.connect.map { "connect " + $0 }).map { .text($0) })
         ),
         ("bound_endpoint", .text(bound?.ingest ?? "")),
         ("messages_received", .uint(counters.messagesReceived.value)),
@@ -132,7 +132,7 @@ extension Daemon {
             ("max_streams", .int(Int64(config.ingest.maxStreams))),
             ("stream_eviction", .text(config.ingest.streamEviction.rawValue)),
             ("streams_evicted", .uint(counters.streamsEvicted.value)),
-            ("keep_evicted_state", .text(keepsEvictedState.load(ordering: .relaxed) ? "yes" : "no")),
+            ("keep_evicted_state", .bool(keepsEvictedState.load(ordering: .relaxed))),
             ("streams_resumed", .uint(counters.streamsResumed.value)),
             ("evicted_states_dropped", .uint(counters.evictedStatesDropped.value)),
             ("anomalies_total", .uint(counters.anomalies.value)),
@@ -181,7 +181,7 @@ extension Daemon {
         .init(
           "persistence",
           [
-            ("state_file", .text(stateFile.withLock { $0 } ?? "none (persistence off)")),
+            ("state_file", stateFile.withLock { $0 }.map { .text($0) } ?? .none("none (persistence off)")),
             ("checkpoint_interval_seconds", .double(config.server.checkpointInterval)),
             ("streams_restored", .uint(persistence.restored.value)),
             ("restore_failures", .uint(persistence.restoreFailures.value)),
@@ -191,9 +191,10 @@ extension Daemon {
             ("checkpoint_streams_in_progress", .int(Int64(persistence.writing.load(ordering: .relaxed)))),
             (
               "last_checkpoint_age_seconds",
-              .double(last == 0 ? -1 : (Date().timeIntervalSince1970 * 1000 - Double(last)).rounded() / 1000)
+              last == 0
+                ? .none("never") : .double((Date().timeIntervalSince1970 * 1000 - Double(last)).rounded() / 1000)
             ),
-            ("last_error", .text(persistence.lastError.withLock { $0 })),
+            ("last_error", persistence.lastError.withLock { $0.isEmpty ? .none("") : .text($0) }),
           ]))
     }
     if want("control") {
@@ -216,9 +217,10 @@ extension Daemon {
           [
             (
               "endpoints",
-              .text(
-                (config.publish.bind.map { "bind " + $0 } + config.publish.connect.map { "connect " + $0 }).joined(
-                  separator: ","))
+              .list(
+                (config.publish.bind.map { "bind " + $0 } + config.publish.connect.map { "connect " + $0 }).map {
+                  .text($0)
+                })
             ),
             ("bound_endpoint", .text(bound?.publish ?? "")),
             ("mode", .text(config.publish.mode.rawValue)),
@@ -241,24 +243,31 @@ extension Daemon {
         ("anomalies", .uint(s.anomalies)),
         ("warmup", .int(Int64(s.warmup))),
         ("warming_up", .bool(s.warmingUp)),
-        ("slow_blocks", s.slowBlocks.map { .uint($0) } ?? .text("off")),
+        ("in_episode", .bool(s.inEpisode)),
+        ("slow_blocks", s.slowBlocks.map { .uint($0) } ?? .none("off")),
         (
           "seasonal_period",
-          .text(s.seasonalPeriods.map { $0.map { $0 > 0 ? String($0) : "none" }.joined(separator: ",") } ?? "off")
+          s.seasonalPeriods.map { .list($0.map { $0 > 0 ? .int(Int64($0)) : .none("none") }) } ?? .none("off")
         ),
         ("cross_channel", .bool(s.checksCrossChannel)),
-        ("last_seen", .text(formatTime(s.lastSeenMs))),
-        ("last_anomaly", .text(s.lastAnomalyMs == 0 ? "never" : formatTime(s.lastAnomalyMs))),
+        ("last_seen", timeValue(s.lastSeenMs)),
+        ("last_anomaly", timeValue(s.lastAnomalyMs)),
         ("last_score", .double(s.lastScore)),
         ("last_error", .double(s.lastError)),
         ("last_reason", .text(s.lastReason)),
         ("repeat_run", .int(Int64(s.repeatRun))),
         ("threshold", .double(s.threshold)),
         ("error_threshold", .double(s.errorThreshold)),
-        ("mean", .text(s.mean.map { String($0) }.joined(separator: ","))),
-        ("scale", .text(s.scale.map { String($0) }.joined(separator: ","))),
-        ("recent_scores", .text(s.recentScores.map { String(format: "%.4f", $0) }.joined(separator: ","))),
+        ("mean", .list(s.mean.map { .double($0) })),
+        ("scale", .list(s.scale.map { .double($0) })),
+        // Rounded to 4 decimals: a sparkline's worth of precision.
+        ("recent_scores", .list(s.recentScores.map { .double(($0 * 1e4).rounded() / 1e4) })),
       ])
+  }
+
+  /// An RFC 3339 time, or `never` (null in JSON) for 0.
+  private func timeValue(_ ms: Int64) -> InfoReport.Value {
+    ms == 0 ? .none("never") : .text(formatTime(ms))
   }
 
   func streamsText(_ list: [StreamSummary]) -> String {
@@ -275,7 +284,8 @@ extension Daemon {
   func streamsJSON(_ list: [StreamSummary]) -> String {
     let rows = list.map { s in
       var line = "{\"stream\":\(quote(s.id)),\"channels\":\(s.channels),\"samples\":\(s.samples),"
-      line += "\"anomalies\":\(s.anomalies),\"last_seen_ms\":\(s.lastSeenMs),\"warming_up\":\(s.warmingUp),"
+      line +=
+        "\"anomalies\":\(s.anomalies),\"last_seen_ms\":\(s.lastSeenMs),\"warming_up\":\(s.warmingUp),\"in_episode\":\(s.inEpisode),"
       var score: [UInt8] = []
       JSONText.appendNumber(s.lastScore, to: &score)
       var threshold: [UInt8] = []

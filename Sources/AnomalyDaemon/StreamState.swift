@@ -55,7 +55,7 @@ final class StreamState {
       checksCrossChannel: detector.checksCrossChannel,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
-      warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp,
+      warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp, inEpisode: detector.gate.inEpisode,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
       recentScores: recentScoresInOrder,
       mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
@@ -90,6 +90,9 @@ struct StreamSummary: Sendable {
   /// (the automatic warm-up follows its model's size), kept across restarts.
   var warmup: Int
   var warmingUp: Bool
+  /// The stream is anomalous now: an event opened an episode that has not yet seen
+  /// `alarm_recovery` normal readings in a row.
+  var inEpisode: Bool
   var threshold: Double
   var errorThreshold: Double
   var recentScores: [Double]

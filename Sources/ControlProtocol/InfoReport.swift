@@ -9,6 +9,10 @@ public struct InfoReport: Equatable, Sendable {
     case double(Double)
     case text(String)
     case bool(Bool)
+    /// One value per channel, say: comma-joined in text, an array in JSON.
+    indirect case list([Value])
+    /// Not applicable or not yet known: the word in text ("off", "never"), null in JSON.
+    case none(String)
 
     var text: String {
       switch self {
@@ -17,6 +21,8 @@ public struct InfoReport: Equatable, Sendable {
       case .double(let v): v.isFinite ? formatDouble(v) : "null"
       case .text(let v): v
       case .bool(let v): v ? "1" : "0"
+      case .list(let items): items.map(\.text).joined(separator: ",")
+      case .none(let word): word
       }
     }
 
@@ -26,6 +32,8 @@ public struct InfoReport: Equatable, Sendable {
       case .double(let v): v.isFinite ? formatDouble(v) : "null"
       case .text(let v): quote(v)
       case .bool(let v): v ? "true" : "false"
+      case .list(let items): "[" + items.map(\.json).joined(separator: ",") + "]"
+      case .none: "null"
       }
     }
   }

@@ -15,10 +15,38 @@ struct Anomalyctl: ParsableCommand {
         anomalyctl tail boiler.
         anomalyctl info ingest
         anomalyctl streams --json
+        anomalyctl --json stream boiler.temp
       """,
     subcommands: [
       Info.self, Streams.self, StreamDetail.self, Reset.self, Reload.self, Metrics.self, Ping.self, Export.self,
       Import.self, Keygen.self,
       Publish.self, Tail.self, Replay.self,
     ])
+
+  /// Accepts the control options before the subcommand too (`anomalyctl --json stream ID`),
+  /// as users of `systemctl` or `git -C` expect, by moving them after the subcommand's name.
+  static func main() {
+    main(movingLeadingOptions(Array(CommandLine.arguments.dropFirst())))
+  }
+
+  /// `--json`, `--socket PATH` and `--socket=PATH` found before the first other word are moved
+  /// to just after it; everything else keeps its order.
+  static func movingLeadingOptions(_ arguments: [String]) -> [String] {
+    var leading: [String] = []
+    var i = 0
+    while i < arguments.count {
+      let word = arguments[i]
+      if word == "--json" || word.hasPrefix("--socket=") {
+        leading.append(word)
+        i += 1
+      } else if word == "--socket", i + 1 < arguments.count {
+        leading += [word, arguments[i + 1]]
+        i += 2
+      } else {
+        break
+      }
+    }
+    guard !leading.isEmpty, i < arguments.count else { return arguments }
+    return [arguments[i]] + leading + arguments[(i + 1)...]
+  }
 }

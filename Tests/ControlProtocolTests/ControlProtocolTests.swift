@@ -46,6 +46,22 @@ final class ControlProtocolTests: XCTestCase {
       report.json, #"{"server":{"uptime_in_seconds":12,"name":"a\"b"},"ingest":{"rate":2.5,"up":true,"n":3}}"# + "\n")
   }
 
+  /// Lists are arrays in JSON and comma-joined in text; a value that does not apply is null in
+  /// JSON and a word in text.
+  func testListsAndAbsentValuesAreTypedInJSON() {
+    let report = InfoReport([
+      .init(
+        "stream",
+        [
+          ("mean", .list([.double(1.5), .double(-2)])),
+          ("period", .list([.int(8), .none("none")])),
+          ("slow", .none("off")),
+        ])
+    ])
+    XCTAssertEqual(report.text, "# Stream\nmean:1.5,-2\nperiod:8,none\nslow:off\n")
+    XCTAssertEqual(report.json, #"{"stream":{"mean":[1.5,-2],"period":[8,null],"slow":null}}"# + "\n")
+  }
+
   func testDefaultSocketPathFollowsSystemdThenXDG() {
     XCTAssertEqual(
       ControlPaths.defaultSocket(environment: ["RUNTIME_DIRECTORY": "/run/anomalyd", "XDG_RUNTIME_DIR": "/run/user/1"]),

@@ -129,7 +129,7 @@ def test_a_flood_of_stream_ids_is_bounded_by_max_streams(tmp_path, zmq_context):
         _distinct_streams(daemon, zmq_context, 500)
         info = daemon.info()
         assert info["streams"]["streams"] == 50
-        assert info["streams"]["streams_evicted"] == 450 and info["streams"]["keep_evicted_state"] == "no"
+        assert info["streams"]["streams_evicted"] == 450 and info["streams"]["keep_evicted_state"] is False
         assert info["ingest"]["samples_scored"] == 500 and info["ingest"]["rejected_total"] == 0
     finally:
         assert daemon.stop() == 0
@@ -171,7 +171,7 @@ def test_evicted_streams_resume_from_their_saved_state(tmp_path, zmq_context):
         detail = first.ctl("stream", "keep").stdout
         assert "samples:301" in detail and "warming_up:0" in detail, detail
         streams = first.info()["streams"]
-        assert streams["keep_evicted_state"] == "yes"
+        assert streams["keep_evicted_state"] is True
         assert streams["streams_resumed"] == 1 and streams["evicted_states_dropped"] == 0
         assert streams["streams"] == 4 and first.info()["ingest"]["rejected_too_many_streams"] == 0
     finally:
