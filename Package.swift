@@ -24,6 +24,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     // TOML parsing for config/anomalyd.toml (toml++ underneath: a complete, tested TOML 1.0 parser).
     .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    // The HTTP server of the Prometheus scrape endpoint (server.metrics_listen).
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     // The system libzmq (Debian: libzmq3-dev). Not through pkg-config: libzmq.pc brings krb5
@@ -53,6 +55,9 @@ let package = Package(
       dependencies: [
         "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig", "StateStore",
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ]
     ),
     .executableTarget(

@@ -11,6 +11,7 @@ swift build -c release
 install -m 0755 .build/release/anomalyd .build/release/anomalyctl /usr/local/bin/
 install -d -m 0755 /etc/anomalyd
 [ -e /etc/anomalyd/anomalyd.toml ] || install -m 0644 config/anomalyd.toml /etc/anomalyd/anomalyd.toml
+install -m 0644 config/prometheus-rules.yml /etc/anomalyd/prometheus-rules.yml
 install -m 0644 systemd/anomalyd.service systemd/anomalyd@.service /etc/systemd/system/
 install -d -m 0755 /usr/local/share/doc/anomalyd
 install -m 0644 README.md docs/*.md /usr/local/share/doc/anomalyd/

@@ -89,6 +89,7 @@ extension Daemon {
             ("workers", .int(Int64(workerCount))),
             ("config_file", configPath.map { .text($0) } ?? .none("(built-in defaults)")),
             ("control_socket", .text(bound?.control ?? "")),
+            ("metrics_endpoint", bound?.metrics.map { .text("http://\($0)/metrics") } ?? .none("off")),
             ("used_memory_rss_bytes", .int(ProcessMemory.residentBytes())),
             ("curve", .bool(config.security.curveKeys != nil)),
             ("curve_server_key", config.security.curveKeys.map { .text($0.publicKey) } ?? .none("-")),
@@ -295,56 +296,6 @@ extension Daemon {
       return line
     }
     return "[" + rows.joined(separator: ",") + "]\n"
-  }
-
-  /// Prometheus text exposition format 0.0.4.
-  func metricsText() -> String {
-    var out = ""
-    func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-      out += "# HELP anomalyd_\(name) \(help)\n# TYPE anomalyd_\(name) \(type)\n"
-      for (labels, value) in samples { out += "anomalyd_\(name)\(labels) \(value)\n" }
-    }
-    metric(
-      "messages_received_total", "counter", "Messages taken off the ingest socket.",
-      [("", "\(counters.messagesReceived.value)")])
-    metric(
-      "samples_received_total", "counter", "Samples decoded from accepted messages.",
-      [("", "\(counters.samplesReceived.value)")])
-    metric(
-      "samples_scored_total", "counter", "Samples scored by a detector.", [("", "\(counters.samplesScored.value)")])
-    metric(
-      "samples_dropped_total", "counter", "Samples dropped because a worker queue was full.",
-      [("", "\(counters.samplesDropped.value)")])
-    metric(
-      "rejected_total", "counter", "Messages or samples refused, by reason.",
-      counters.rejectedByReason.map { ("{reason=\"\($0.0.rawValue)\"}", "\($0.1)") })
-    metric("anomalies_total", "counter", "Anomaly events raised.", [("", "\(counters.anomalies.value)")])
-    metric(
-      "events_published_total", "counter", "Score events sent on the PUB socket.",
-      [("", "\(counters.eventsPublished.value)")])
-    metric(
-      "events_dropped_total", "counter", "Score events dropped before the PUB socket.",
-      [("", "\(counters.eventsDropped.value)")])
-    metric("streams", "gauge", "Streams currently tracked.", [("", "\(counters.streams.load(ordering: .relaxed))")])
-    metric(
-      "streams_evicted_total", "counter", "Streams forgotten to stay within ingest.max_streams.",
-      [("", "\(counters.streamsEvicted.value)")])
-    metric(
-      "streams_resumed_total", "counter", "Evicted streams that came back and resumed from their saved state.",
-      [("", "\(counters.streamsResumed.value)")])
-    metric(
-      "checkpoints_written_total", "counter", "Checkpoint transactions committed to the state file.",
-      [("", "\(persistence.checkpoints.value)")])
-    // Alert on this one: learned state is not being saved (full or read-only disk).
-    metric(
-      "checkpoint_failures_total", "counter", "Checkpoints that failed (retried with the next one).",
-      [("", "\(persistence.failures.value)")])
-    metric(
-      "uptime_seconds", "gauge", "Seconds since the daemon started.",
-      [("", String(format: "%.0f", Date().timeIntervalSince(startTime)))])
-    metric(
-      "resident_memory_bytes", "gauge", "Resident set size of the process.", [("", "\(ProcessMemory.residentBytes())")])
-    return out
   }
 }
 

@@ -19,6 +19,8 @@ public final class Daemon: Sendable {
     public var ingest: String
     public var publish: String
     public var control: String
+    /// The scrape endpoint's address, when `server.metrics_listen` is set.
+    public var metrics: String?
   }
 
   let startTime = Date()
@@ -61,6 +63,7 @@ public final class Daemon: Sendable {
   private let zapStop = StopFlag()
   private let threads = Mutex<[String: ThreadHandle]>([:])
   private let endpoints = Mutex<Endpoints?>(nil)
+  private let metricsServer = Mutex<MetricsHTTPServer?>(nil)
 
   public init(
     configuration: DaemonConfiguration, configPath: String?, overrides: [String], logger: Logger,
@@ -227,8 +230,23 @@ public final class Daemon: Sendable {
         }
       })
 
+    if !config.server.metricsListen.isEmpty,
+      let address = DaemonConfiguration.ListenAddress(config.server.metricsListen)
+    {
+      do {
+        let server = try MetricsHTTPServer(host: address.host, port: address.port, logger: logger) { [weak self] in
+          self?.metricsText() ?? ""
+        }
+        metricsServer.withLock { $0 = server }
+      } catch {
+        stopAll()
+        throw DaemonError("server.metrics_listen \(config.server.metricsListen): \(error)")
+      }
+    }
+
     let bound = Endpoints(
-      ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath)
+      ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath,
+      metrics: metricsServer.withLock { $0?.boundAddress })
     endpoints.withLock { $0 = bound }
     return bound
   }
@@ -257,6 +275,8 @@ public final class Daemon: Sendable {
   }
 
   private func stopAll() {
+    // First: a scrape asks the workers, which are about to stop.
+    metricsServer.withLock { $0.take() }?.shutdown()
     ingestStop.set()
     join("ingest")
     // A final checkpoint: queued behind every accepted sample, so it includes them all.
@@ -407,6 +427,7 @@ public final class Daemon: Sendable {
     if fresh.security != old.security { restartNeeded.append("security") }
     if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
     if fresh.server.shard != old.server.shard { restartNeeded.append("server.shard") }
+    if fresh.server.metricsListen != old.server.metricsListen { restartNeeded.append("server.metrics_listen") }
     if fresh.ingest.keepEvictedState != old.ingest.keepEvictedState {
       restartNeeded.append("ingest.keep_evicted_state")
     }

@@ -250,6 +250,9 @@ final class Worker {
       } else {
         query.reply(.summaries(streams.values.map { $0.summary() }))
       }
+    case .gauges(let limit):
+      let ids = StreamGauges.firstIDs(streams.keys, limit: limit)
+      query.reply(.gauges(ids.compactMap { streams[$0].map(StreamGauges.init) }, total: streams.count))
     case .export(let id):
       query.reply(.exported(streams[id].map { row(for: $0) }))
     case .install(let row):

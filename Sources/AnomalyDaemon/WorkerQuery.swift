@@ -8,6 +8,8 @@ final class WorkerQuery: Sendable {
   enum Request: Sendable {
     /// Summaries of every stream (`streams`), or of one (`stream <id>`).
     case summaries(only: String?)
+    /// The per-stream gauges of at most `limit` streams, the first by id.
+    case gauges(limit: Int)
     /// Forget a stream's learned state.
     case reset(String)
     /// A stream's state as a checkpoint row.
@@ -18,6 +20,8 @@ final class WorkerQuery: Sendable {
 
   enum Answer: Sendable {
     case summaries([StreamSummary])
+    /// `total` counts every stream of the worker, shown or not.
+    case gauges([StreamGauges], total: Int)
     case reset(found: Bool)
     case exported(CheckpointStore.Row?)
     case installed

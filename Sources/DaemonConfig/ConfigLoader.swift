@@ -131,6 +131,11 @@ public enum ConfigLoader {
     try r.read("log_level", &c.logLevel)
     try r.read("metrics_textfile", &c.metricsTextfile)
     try r.read("metrics_interval", &c.metricsInterval)
+    try r.read("metrics_listen", &c.metricsListen)
+    if !c.metricsListen.isEmpty, DaemonConfiguration.ListenAddress(c.metricsListen) == nil {
+      throw r.error("metrics_listen", c.metricsListen, "must be \"host:port\", e.g. \"127.0.0.1:9464\", or empty (off)")
+    }
+    try r.read("metrics_max_streams", &c.metricsMaxStreams)
     try r.read("state_directory", &c.stateDirectory)
     try r.read("checkpoint_interval", &c.checkpointInterval)
     var shard = c.shard.description
@@ -224,6 +229,9 @@ public enum ConfigLoader {
     try check(
       c.server.metricsInterval >= 1 && c.server.metricsInterval <= 86400, "server.metrics_interval",
       c.server.metricsInterval, "must be between 1 and 86400 seconds")
+    try check(
+      (0...1_000_000).contains(c.server.metricsMaxStreams), "server.metrics_max_streams", c.server.metricsMaxStreams,
+      "must be between 0 and 1000000")
     try check(
       c.server.checkpointInterval >= 1 && c.server.checkpointInterval <= 86400, "server.checkpoint_interval",
       c.server.checkpointInterval, "must be between 1 and 86400 seconds")

@@ -69,6 +69,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// collector) every `metricsInterval` seconds.
     public var metricsTextfile = ""
     public var metricsInterval = 15.0
+    /// `host:port` of an HTTP listener serving `/metrics` for a Prometheus scrape; empty: off.
+    public var metricsListen = ""
+    /// Streams that get per-stream gauges (the first ones by id); the rest are counted, not
+    /// shown, so that a fleet of streams cannot flood Prometheus with series.
+    public var metricsMaxStreams = 1000
     /// Where learned stream state is checkpointed. Empty: `$STATE_DIRECTORY` (systemd), else
     /// `$XDG_STATE_HOME/anomalyd`, else `~/.local/state/anomalyd`. "none" turns persistence off.
     public var stateDirectory = ""
@@ -109,6 +114,25 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     public var description: String { "\(index)/\(count)" }
+  }
+
+  /// A TCP address to listen on: `host:port`, `[v6]:port`; port 0 lets the kernel choose.
+  public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+      guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (0...65535).contains(port)
+      else { return nil }
+      var host = text[..<colon]
+      if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+      guard !host.isEmpty, !host.contains(" ") else { return nil }
+      self.host = String(host)
+      self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
   }
 
   public var ingest = Ingest()

@@ -41,6 +41,19 @@ final class ConfigLoaderTests: XCTestCase {
     XCTAssertEqual(config.control.mode, 0o600)
   }
 
+  func testListenAddresses() {
+    let v4 = DaemonConfiguration.ListenAddress("127.0.0.1:9464")
+    XCTAssertEqual(v4?.host, "127.0.0.1")
+    XCTAssertEqual(v4?.port, 9464)
+    let v6 = DaemonConfiguration.ListenAddress("[::1]:0")
+    XCTAssertEqual(v6?.host, "::1")
+    XCTAssertEqual(v6?.port, 0)
+    XCTAssertEqual(v6?.description, "[::1]:0")
+    for bad in ["", "host", "host:", ":80", "host:-1", "host:65536", "a b:80"] {
+      XCTAssertNil(DaemonConfiguration.ListenAddress(bad), bad)
+    }
+  }
+
   func testErrorsNameKeyValueAndReason() {
     let cases: [(String, String)] = [
       ("[ingest]\nmax_streams = \"many\"", "ingest.max_streams = \"many\": must be an integer"),
@@ -54,6 +67,10 @@ final class ConfigLoaderTests: XCTestCase {
       ("[detector]\nwarmup = 3", "detector.warmup = 3: must be 0 (automatic) or between 16 and 10000000"),
       ("[detector]\nreadout_memory = 5", "detector.readout_memory = 5: must be 0 (off) or between 10 and 10000000"),
       ("[detector]\nreadout_prior = 0.0", "detector.readout_prior = 0.0: must be positive, at most 1e9"),
+      ("[server]\nmetrics_listen = \"9464\"", "server.metrics_listen = 9464: must be \"host:port\""),
+      ("[server]\nmetrics_listen = \":9464\"", "server.metrics_listen = :9464: must be \"host:port\""),
+      ("[server]\nmetrics_listen = \"localhost:70000\"", "server.metrics_listen = localhost:70000: must be"),
+      ("[server]\nmetrics_max_streams = -1", "server.metrics_max_streams = -1: must be between 0 and 1000000"),
     ]
     for (toml, expected) in cases {
       XCTAssertThrowsError(try ConfigLoader.load(fileContents: toml, fileName: "f.toml"), toml) { error in

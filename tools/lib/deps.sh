@@ -9,6 +9,15 @@ ensure_system_packages() {
   fi
 }
 
+# The real servers the end-to-end tests start on loopback ports (Tests/EndToEnd/servers.py):
+# Debian's Prometheus (promtool comes with it). Installed only, never started as services.
+ensure_test_servers() {
+  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  fi
+}
+
 ensure_python_packages() {
   if ! python3 -c 'import zmq, pytest' 2>/dev/null; then
     python3 -m pip install --quiet pyzmq pytest 2>/dev/null ||

@@ -1,0 +1,105 @@
+"""Real servers from Debian's packages, started by a test on free loopback ports and stopped
+after it: Prometheus (and, later, Alertmanager). Missing binaries skip the test with the
+package to install, unless ANOMALYD_REQUIRE_SERVERS=1 (tools/test, CI), where they fail it."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port
+
+
+def server_binary(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} not found: apt-get install {package} (tools/test installs it)"
+    if os.environ.get("ANOMALYD_REQUIRE_SERVERS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class Prometheus:
+    """A Prometheus server scraping `targets` every second, with `rule_files` loaded."""
+
+    def __init__(self, workdir: Path, targets: list[str], rule_files: list[Path] = ()):
+        binary = server_binary("prometheus", "prometheus")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = workdir / "prometheus.yml"
+        rules = "".join(f"  - {p}\n" for p in rule_files)
+        target_list = ", ".join(f'"{t}"' for t in targets)
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            + (f"rule_files:\n{rules}" if rule_files else "")
+            + f"scrape_configs:\n  - job_name: anomalyd\n    static_configs:\n      - targets: [{target_list}]\n"
+        )
+        self.log = open(workdir / "prometheus.log", "w")
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {self.log_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"prometheus not ready after {timeout} s: {self.log_text()}")
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+    def api(self, path: str, **params) -> dict:
+        query = ("?" + urllib.parse.urlencode(params)) if params else ""
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}{query}", timeout=5) as reply:
+            body = json.load(reply)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query's result vector."""
+        return self.api("query", query=expr)["result"]
+
+    def wait_for(self, what: str, probe, timeout=30.0):
+        """Polls `probe()` until it returns something true; fails with the last answer."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = probe()
+            if last:
+                return last
+            time.sleep(0.25)
+        raise AssertionError(f"{what}: not seen in {timeout} s (last answer {last!r})")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
