@@ -228,6 +228,15 @@ extension Daemon {
             ("events_published", .uint(counters.eventsPublished.value)),
             ("events_dropped", .uint(counters.eventsDropped.value)),
             ("queued_event_batches", .int(Int64(publishQueue.depth))),
+            (
+              "alertmanager_url",
+              config.publish.alertmanagerURL.isEmpty ? .none("off") : .text(config.publish.alertmanagerURL)
+            ),
+            ("alerts_firing", .int(Int64(alertCounters.open.load(ordering: .relaxed)))),
+            ("alerts_sent", .uint(alertCounters.sent.value)),
+            ("alert_send_failures", .uint(alertCounters.failures.value)),
+            ("alerts_dropped", .uint(alertCounters.dropped.value)),
+            ("alertmanager_last_error", alertCounters.lastError.withLock { $0.isEmpty ? .none("") : .text($0) }),
           ]))
     }
     return InfoReport(sections)

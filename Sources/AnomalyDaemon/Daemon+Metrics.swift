@@ -36,6 +36,18 @@ extension Daemon {
     out.single(
       "events_dropped_total", "counter", "Score events dropped before the PUB socket.", counters.eventsDropped.value)
     out.single("queued_event_batches", "gauge", "Event batches waiting for the PUB socket.", publishQueue.depth)
+    out.single(
+      "alerts_firing", "gauge", "Episodes firing as alerts in the Alertmanager.",
+      alertCounters.open.load(ordering: .relaxed))
+    out.single(
+      "alerts_sent_total", "counter", "Alerts the Alertmanager accepted (firing, re-sent, resolved).",
+      alertCounters.sent.value)
+    out.single(
+      "alert_send_failures_total", "counter", "POSTs to the Alertmanager that failed (retried).",
+      alertCounters.failures.value)
+    out.single(
+      "alerts_dropped_total", "counter", "Episode starts dropped because the Alertmanager queue was full.",
+      alertCounters.dropped.value)
     out.single("streams", "gauge", "Streams currently tracked.", counters.streams.load(ordering: .relaxed))
     out.single(
       "streams_evicted_total", "counter", "Streams forgotten to stay within ingest.max_streams.",

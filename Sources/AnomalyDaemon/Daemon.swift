@@ -41,6 +41,11 @@ public final class Daemon: Sendable {
   let persistence = PersistenceCounters()
   let security = SecurityCounters()
   let controlCounters = ControlCounters()
+  let alertCounters = AlertCounters()
+  /// Episode starts and ends for the Alertmanager sink; nil when `publish.alertmanager_url`
+  /// is empty.
+  private let alertQueue: BlockingQueue<AlertChange>?
+  private let alertStop = StopFlag()
   let heartbeats: Heartbeats
   let environment: [String: String]
   /// The checkpoint file in use, or nil when persistence is off.
@@ -78,6 +83,9 @@ public final class Daemon: Sendable {
       configuration.server.workers > 0 ? configuration.server.workers : ProcessInfo.processInfo.activeProcessorCount
     workerQueues = (0..<workerCount).map { _ in BlockingQueue(capacity: configuration.ingest.queueCapacity) }
     publishQueue = BlockingQueue(capacity: configuration.publish.queueCapacity)
+    alertQueue =
+      configuration.publish.alertmanagerURL.isEmpty
+      ? nil : BlockingQueue(capacity: configuration.publish.alertmanagerQueue)
     context = try Context()
     notifier = SystemdNotifier(environment: environment)
     heartbeats = Heartbeats(watchdogPeriod: notifier.watchdogInterval.map { $0 * 2 })
@@ -105,7 +113,8 @@ public final class Daemon: Sendable {
       let worker = Worker(
         index: index, workerCount: workerCount, queue: workerQueues[index], output: publishQueue,
         checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
-        counters: counters, settings: settings, logger: logger)
+        alerts: alertQueue.map { AlertOutput(queue: $0, counters: alertCounters) }, counters: counters,
+        settings: settings, logger: logger)
       worker.adopt(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
@@ -120,6 +129,16 @@ public final class Daemon: Sendable {
         store: store, queue: checkpointQueue, counters: persistence, logger: logger)
       let stop = checkpointerStop
       addThread("checkpointer", ThreadHandle(name: "checkpoint") { checkpointer.run { stop.isSet } })
+    }
+
+    if let alertQueue, let endpoint = DaemonConfiguration.HTTPEndpoint(config.publish.alertmanagerURL) {
+      nonisolated(unsafe) let sink = AlertmanagerSink(
+        endpoint: endpoint, queue: alertQueue, counters: alertCounters,
+        resendInterval: config.publish.alertmanagerResendInterval, logger: logger)
+      let stop = alertStop
+      let heartbeat = heartbeats.register("alertmanager")
+      addThread("alertmanager", ThreadHandle(name: "alertmanager") { sink.run(beat: heartbeat.beat) { stop.isSet } })
+      logger.info("sending episodes to the Alertmanager", metadata: ["url": "\(endpoint)"])
     }
 
     let curve = config.security.curveKeys
@@ -285,6 +304,9 @@ public final class Daemon: Sendable {
     for index in 0..<workerCount { join("worker-\(index)") }
     checkpointerStop.set()
     join("checkpointer")
+    // After the workers: the episodes they closed last are resolved.
+    alertStop.set()
+    join("alertmanager")
     publisherStop.set()
     join("publisher")
     controlStop.set()
@@ -422,6 +444,12 @@ public final class Daemon: Sendable {
     }
     if fresh.publish.bind != old.publish.bind || fresh.publish.connect != old.publish.connect {
       restartNeeded.append("publish endpoints")
+    }
+    if fresh.publish.alertmanagerURL != old.publish.alertmanagerURL
+      || fresh.publish.alertmanagerResendInterval != old.publish.alertmanagerResendInterval
+      || fresh.publish.alertmanagerQueue != old.publish.alertmanagerQueue
+    {
+      restartNeeded.append("publish.alertmanager_*")
     }
     if fresh.control != old.control { restartNeeded.append("control socket") }
     if fresh.security != old.security { restartNeeded.append("security") }

@@ -23,6 +23,8 @@ final class StreamState {
   /// The state file has a row for this stream (restored, or written by a checkpoint), so
   /// forgetting the stream must delete it; a stream never saved needs no deletion.
   var isSaved = false
+  /// An alert for this stream's episode was sent to the Alertmanager and not yet resolved.
+  var alertOpen = false
   /// Sequence number of the next event published for this stream.
   var nextSequence: UInt64 = 0
   /// The most recent scores, oldest first once full (`recentScoresNext` marks the start).

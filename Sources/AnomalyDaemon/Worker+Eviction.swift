@@ -41,6 +41,7 @@ extension Worker {
       // The new stream takes over the evicted one's place in the count as well.
       let changedSinceSave = stream.isDirty || !stream.isSaved
       unmarkDirty(stream)
+      closeAlert(stream)
       streams[id] = nil
       counters.streamsEvicted.add(1)
       if savedStates != nil {

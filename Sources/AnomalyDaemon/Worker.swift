@@ -24,6 +24,8 @@ final class Worker {
   private var dirty: [StreamState] = []
   /// Where checkpoint changes go; nil when persistence is off.
   let checkpoints: BlockingQueue<[CheckpointChange]>?
+  /// Where episode starts and ends go (`publish.alertmanager_url`); nil when that is off.
+  let alerts: AlertOutput?
   /// Every stream id of this worker once, in the order the eviction clock visits them, and
   /// the clock's hand (CLOCK, a second-chance approximation of least-recently-used that costs
   /// one flag write per sample).
@@ -45,9 +47,10 @@ final class Worker {
 
   init(
     index: Int, workerCount: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
-    checkpoints: BlockingQueue<[CheckpointChange]>?, savedStates: CheckpointStore? = nil, counters: Counters,
-    settings: SharedSettings, logger: Logger
+    checkpoints: BlockingQueue<[CheckpointChange]>?, savedStates: CheckpointStore? = nil,
+    alerts: AlertOutput? = nil, counters: Counters, settings: SharedSettings, logger: Logger
   ) {
+    self.alerts = alerts
     self.index = index
     self.workerCount = workerCount
     self.queue = queue
@@ -192,6 +195,18 @@ final class Worker {
       stream.lastAnomalyMs = entry.timestampMs
       counters.anomalies.add(1)
     }
+    if let alerts {
+      if result.anomaly {
+        stream.alertOpen = alerts.trySend(
+          .fire(
+            EpisodeAlert(
+              stream: stream.id, reason: result.reason.rawValue, startsAtMs: entry.timestampMs, values: Array(values),
+              expected: workspace.expected, score: result.score, error: result.error,
+              errorThreshold: result.errorThreshold)))
+      } else if stream.alertOpen && !stream.detector.gate.inEpisode {
+        closeAlert(stream)
+      }
+    }
     guard result.anomaly || mode == .all else { return }
     let event = ScoreEvent(
       stream: stream.id, timestampMs: entry.timestampMs, values: Array(values),
@@ -200,6 +215,13 @@ final class Worker {
       anomaly: result.anomaly, reason: result.reason.rawValue, sequence: stream.nextSequence)
     stream.nextSequence &+= 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
+  }
+
+  /// Resolves the stream's alert, if one is firing.
+  func closeAlert(_ stream: StreamState) {
+    guard stream.alertOpen, let alerts else { return }
+    stream.alertOpen = false
+    alerts.resolve(stream.id)
   }
 
   private func flushEvents() {
@@ -276,6 +298,7 @@ final class Worker {
         return
       }
       stream.detector.reset()
+      closeAlert(stream)
       markDirty(stream)
       logger.notice("stream reset", metadata: ["stream.id": "\(id)"])
       query.reply(.reset(found: true))

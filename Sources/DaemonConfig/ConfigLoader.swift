@@ -109,6 +109,14 @@ public enum ConfigLoader {
     c.mode = parsed
     try r.read("send_hwm", &c.sendHighWaterMark)
     try r.read("queue_capacity", &c.queueCapacity)
+    try r.read("alertmanager_url", &c.alertmanagerURL)
+    if !c.alertmanagerURL.isEmpty, DaemonConfiguration.HTTPEndpoint(c.alertmanagerURL) == nil {
+      throw r.error(
+        "alertmanager_url", c.alertmanagerURL,
+        "must be \"http://host:port\", e.g. \"http://127.0.0.1:9093\", or empty (off)")
+    }
+    try r.read("alertmanager_resend_interval", &c.alertmanagerResendInterval)
+    try r.read("alertmanager_queue", &c.alertmanagerQueue)
   }
 
   static func readControl(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Control) throws(ConfigError) {
@@ -221,6 +229,13 @@ public enum ConfigLoader {
     try check(c.publish.sendHighWaterMark >= 0, "publish.send_hwm", c.publish.sendHighWaterMark, "must be ≥ 0")
     try check(
       (16...(1 << 24)).contains(c.publish.queueCapacity), "publish.queue_capacity", c.publish.queueCapacity,
+      "must be between 16 and 16777216")
+    try check(
+      c.publish.alertmanagerResendInterval >= 1 && c.publish.alertmanagerResendInterval <= 3600,
+      "publish.alertmanager_resend_interval", c.publish.alertmanagerResendInterval, "must be between 1 and 3600 seconds"
+    )
+    try check(
+      (16...(1 << 24)).contains(c.publish.alertmanagerQueue), "publish.alertmanager_queue", c.publish.alertmanagerQueue,
       "must be between 16 and 16777216")
     try check((0...256).contains(c.server.workers), "server.workers", c.server.workers, "must be between 0 and 256")
     try check(

@@ -47,6 +47,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var sendHighWaterMark = 100_000
     /// Events waiting for the publisher thread before new ones are dropped (counted).
     public var queueCapacity = 65_536
+    /// An Alertmanager (`http://host:port`) that gets one alert per episode; empty: off.
+    public var alertmanagerURL = ""
+    /// Seconds between re-sends of the alerts still firing (Alertmanager forgets an alert that
+    /// is not re-sent, as it does with Prometheus).
+    public var alertmanagerResendInterval = 60.0
+    /// Episode starts and ends waiting for the Alertmanager before new ones are dropped.
+    public var alertmanagerQueue = 10_000
   }
 
   public struct Control: Sendable, Equatable {
@@ -114,6 +121,30 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     public var description: String { "\(index)/\(count)" }
+  }
+
+  /// An `http://host:port[/prefix]` URL (no TLS: the Alertmanager sits next to the daemon or
+  /// behind a local proxy).
+  public struct HTTPEndpoint: Sendable, Equatable, CustomStringConvertible {
+    public var address: ListenAddress
+    /// The path before `/api/v2/…`, without a trailing slash (Alertmanager's --web.route-prefix).
+    public var prefix: String
+
+    public init?(_ text: String) {
+      guard text.hasPrefix("http://") else { return nil }
+      let rest = text.dropFirst("http://".count)
+      let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+      var authority = String(rest[..<slash])
+      if !authority.contains(":") || authority.hasSuffix("]") { authority += ":80" }
+      guard let address = ListenAddress(authority) else { return nil }
+      var prefix = String(rest[slash...])
+      while prefix.hasSuffix("/") { prefix.removeLast() }
+      guard !prefix.contains(where: { $0 == " " || $0 == "?" || $0 == "#" }) else { return nil }
+      self.address = address
+      self.prefix = prefix
+    }
+
+    public var description: String { "http://\(address)\(prefix)" }
   }
 
   /// A TCP address to listen on: `host:port`, `[v6]:port`; port 0 lets the kernel choose.

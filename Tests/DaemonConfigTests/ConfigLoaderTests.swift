@@ -52,6 +52,14 @@ final class ConfigLoaderTests: XCTestCase {
     for bad in ["", "host", "host:", ":80", "host:-1", "host:65536", "a b:80"] {
       XCTAssertNil(DaemonConfiguration.ListenAddress(bad), bad)
     }
+    let alertmanager = DaemonConfiguration.HTTPEndpoint("http://am.local:9093/alertmanager/")
+    XCTAssertEqual(alertmanager?.address.host, "am.local")
+    XCTAssertEqual(alertmanager?.prefix, "/alertmanager")
+    XCTAssertEqual(DaemonConfiguration.HTTPEndpoint("http://am.local")?.address.port, 80)
+    XCTAssertEqual(DaemonConfiguration.HTTPEndpoint("http://[::1]:9093")?.address.host, "::1")
+    for bad in ["am:9093", "https://am:9093", "http://", "http://am:9093/a?b"] {
+      XCTAssertNil(DaemonConfiguration.HTTPEndpoint(bad), bad)
+    }
   }
 
   func testErrorsNameKeyValueAndReason() {
@@ -70,6 +78,9 @@ final class ConfigLoaderTests: XCTestCase {
       ("[server]\nmetrics_listen = \"9464\"", "server.metrics_listen = 9464: must be \"host:port\""),
       ("[server]\nmetrics_listen = \":9464\"", "server.metrics_listen = :9464: must be \"host:port\""),
       ("[server]\nmetrics_listen = \"localhost:70000\"", "server.metrics_listen = localhost:70000: must be"),
+      ("[publish]\nalertmanager_url = \"https://am:9093\"", "publish.alertmanager_url = https://am:9093: must be"),
+      ("[publish]\nalertmanager_url = \"http://:9093\"", "publish.alertmanager_url = http://:9093: must be"),
+      ("[publish]\nalertmanager_resend_interval = 0.5", "publish.alertmanager_resend_interval = 0.5: must be"),
       ("[server]\nmetrics_max_streams = -1", "server.metrics_max_streams = -1: must be between 0 and 1000000"),
     ]
     for (toml, expected) in cases {

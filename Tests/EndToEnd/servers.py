@@ -1,5 +1,5 @@
 """Real servers from Debian's packages, started by a test on free loopback ports and stopped
-after it: Prometheus (and, later, Alertmanager). Missing binaries skip the test with the
+after it: Prometheus and Alertmanager. Missing binaries skip the test with the
 package to install, unless ANOMALYD_REQUIRE_SERVERS=1 (tools/test, CI), where they fail it."""
 
 import json
@@ -26,39 +26,20 @@ def server_binary(name: str, package: str) -> str:
     pytest.skip(message)
 
 
-class Prometheus:
-    """A Prometheus server scraping `targets` every second, with `rule_files` loaded."""
+class Server:
+    """A server process with a log file, an HTTP API on a free loopback port, and a readiness URL."""
 
-    def __init__(self, workdir: Path, targets: list[str], rule_files: list[Path] = ()):
-        binary = server_binary("prometheus", "prometheus")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "prometheus.yml"
-        rules = "".join(f"  - {p}\n" for p in rule_files)
-        target_list = ", ".join(f'"{t}"' for t in targets)
-        config.write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            + (f"rule_files:\n{rules}" if rule_files else "")
-            + f"scrape_configs:\n  - job_name: anomalyd\n    static_configs:\n      - targets: [{target_list}]\n"
-        )
-        self.log = open(workdir / "prometheus.log", "w")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+    def start(self, workdir: Path, name: str, command: list[str]):
+        self.name = name
+        self.log = open(workdir / f"{name}.log", "w")
+        self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_ready()
 
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self.log_text()}")
+                raise RuntimeError(f"{self.name} exited: {self.log_text()}")
             try:
                 with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as reply:
                     if reply.status == 200:
@@ -66,24 +47,19 @@ class Prometheus:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"prometheus not ready after {timeout} s: {self.log_text()}")
+        raise RuntimeError(f"{self.name} not ready after {timeout} s: {self.log_text()}")
 
     def log_text(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text()
 
-    def api(self, path: str, **params) -> dict:
+    def get(self, path: str, **params):
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
-        with urllib.request.urlopen(f"{self.url}/api/v1/{path}{query}", timeout=5) as reply:
-            body = json.load(reply)
-        assert body["status"] == "success", body
-        return body["data"]
+        with urllib.request.urlopen(f"{self.url}{path}{query}", timeout=5) as reply:
+            return json.load(reply)
 
-    def query(self, expr: str) -> list[dict]:
-        """An instant query's result vector."""
-        return self.api("query", query=expr)["result"]
-
-    def wait_for(self, what: str, probe, timeout=30.0):
+    @staticmethod
+    def wait_for(what: str, probe, timeout=30.0):
         """Polls `probe()` until it returns something true; fails with the last answer."""
         deadline = time.monotonic() + timeout
         last = None
@@ -103,3 +79,68 @@ class Prometheus:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Prometheus(Server):
+    """A Prometheus server scraping `targets` every second, with `rule_files` loaded."""
+
+    def __init__(self, workdir: Path, targets: list[str], rule_files: list[Path] = ()):
+        binary = server_binary("prometheus", "prometheus")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = workdir / "prometheus.yml"
+        rules = "".join(f"  - {p}\n" for p in rule_files)
+        target_list = ", ".join(f'"{t}"' for t in targets)
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            + (f"rule_files:\n{rules}" if rule_files else "")
+            + f"scrape_configs:\n  - job_name: anomalyd\n    static_configs:\n      - targets: [{target_list}]\n"
+        )
+        self.start(
+            workdir,
+            "prometheus",
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+        )
+
+    def api(self, path: str, **params) -> dict:
+        body = self.get(f"/api/v1/{path}", **params)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query's result vector."""
+        return self.api("query", query=expr)["result"]
+
+
+class Alertmanager(Server):
+    """An Alertmanager with one receiver that goes nowhere (the test reads its API), clustering off."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        binary = server_binary("prometheus-alertmanager", "prometheus-alertmanager")
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = workdir / "alertmanager.yml"
+        config.write_text(
+            "route:\n  receiver: nowhere\n  group_wait: 1s\n  group_interval: 1s\n"
+            "receivers:\n  - name: nowhere\n"
+        )
+        self.start(
+            workdir,
+            "alertmanager",
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={workdir / 'alertmanager-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+        )
+
+    def alerts(self, **filters) -> list[dict]:
+        """Alerts the Alertmanager holds (GET /api/v2/alerts: active, silenced and inhibited; not resolved)."""
+        return self.get("/api/v2/alerts", **filters)

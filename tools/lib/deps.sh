@@ -10,11 +10,14 @@ ensure_system_packages() {
 }
 
 # The real servers the end-to-end tests start on loopback ports (Tests/EndToEnd/servers.py):
-# Debian's Prometheus (promtool comes with it). Installed only, never started as services.
+# Debian's Prometheus (promtool comes with it) and Alertmanager. Installed only, never started
+# as services.
 ensure_test_servers() {
-  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null ||
+    ! command -v prometheus-alertmanager >/dev/null; then
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      prometheus prometheus-alertmanager >/dev/null
   fi
 }
 
