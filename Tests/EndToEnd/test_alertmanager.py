@@ -8,7 +8,7 @@ import time
 import zmq
 
 from conftest import Daemon, free_port, wait_for_subscriber
-from servers import Alertmanager, Server
+from real_servers import Alertmanager, Server
 
 SPIKE = 500
 

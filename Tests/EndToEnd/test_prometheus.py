@@ -12,7 +12,7 @@ import pytest
 import zmq
 
 from conftest import REPO, Daemon, free_port, wait_for_subscriber
-from servers import Prometheus, server_binary
+from real_servers import Prometheus, server_binary
 
 RULES = REPO / "config" / "prometheus-rules.yml"
 READINGS = 600

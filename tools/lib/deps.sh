@@ -9,7 +9,7 @@ ensure_system_packages() {
   fi
 }
 
-# The real servers the end-to-end tests start on loopback ports (Tests/EndToEnd/servers.py):
+# The real servers the end-to-end tests start on loopback ports (Tests/EndToEnd/real_servers.py):
 # Debian's Prometheus (promtool comes with it) and Alertmanager. Installed only, never started
 # as services.
 ensure_test_servers() {
