@@ -26,6 +26,17 @@ extension Daemon {
         }
         let report = InfoReport([streamSection(summary)])
         return ControlReply(ok: true, body: request.json ? report.json : report.text)
+      case .history(let id):
+        for answer in try askWorkers(.history(id)) {
+          if case .history(let found?) = answer {
+            return ControlReply(
+              ok: true,
+              body: request.json
+                ? historyJSON(id, channels: found.channels, found.rows)
+                : historyText(channels: found.channels, found.rows))
+          }
+        }
+        return .failure("no stream '\(id)'")
       case .reset(let id):
         let found = try askWorkers(.reset(id)).contains {
           if case .reset(true) = $0 { return true }
@@ -272,7 +283,17 @@ extension Daemon {
         ("scale", .list(s.scale.map { .double($0) })),
         // Rounded to 4 decimals: a sparkline's worth of precision.
         ("recent_scores", .list(s.recentScores.map { .double(($0 * 1e4).rounded() / 1e4) })),
+        ("last_event_moments", .list(s.lastMoments.map(momentValue))),
+        ("last_event_channels", .list(s.lastErrorChannels.map { .int(Int64($0)) })),
       ])
+  }
+
+  /// One of an event's past moments, as `stream` shows it.
+  private func momentValue(_ m: ScoreEvent.Moment) -> InfoReport.Value {
+    let values: [InfoReport.Value] = [
+      timeValue(m.timestampMs ?? 0), .int(Int64(m.readingsBack)), .double((m.weight * 1e4).rounded() / 1e4),
+    ]
+    return .object(keys: ["ts", "readings_back", "weight"], values: values)
   }
 
   /// An RFC 3339 time, or `never` (null in JSON) for 0.

@@ -9,6 +9,8 @@ struct RuntimeSettings: Sendable {
   var maxStreams: Int
   var evictLeastRecentlyUsed: Bool
   var maxTopicBytes: Int
+  /// Readings each new stream keeps for plots (`server.stream_history`).
+  var streamHistory: Int
 
   init(_ config: DaemonConfiguration) {
     detector = config.detector
@@ -16,6 +18,7 @@ struct RuntimeSettings: Sendable {
     maxStreams = config.ingest.maxStreams
     evictLeastRecentlyUsed = config.ingest.streamEviction == .lru
     maxTopicBytes = config.ingest.maxTopicBytes
+    streamHistory = config.server.streamHistory
   }
 }
 

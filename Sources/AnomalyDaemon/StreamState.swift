@@ -1,4 +1,5 @@
 import AnomalyModel
+import Wire
 
 /// One stream as its worker keeps it: the detector plus what the control socket reports.
 final class StreamState {
@@ -23,6 +24,13 @@ final class StreamState {
   /// The state file has a row for this stream (restored, or written by a checkpoint), so
   /// forgetting the stream must delete it; a stream never saved needs no deletion.
   var isSaved = false
+  /// The last readings, for plots and for the timestamps of an event's moments; nil when
+  /// `server.stream_history` is 0 (created at the stream's first reading, empty after a
+  /// restart: it is not checkpointed).
+  var history: StreamHistory?
+  /// What the last event drew on, for `anomalyctl stream`.
+  var lastMoments: [ScoreEvent.Moment] = []
+  var lastErrorChannels: [Int] = []
   /// An alert for this stream's episode was sent to the Alertmanager and not yet resolved.
   var alertOpen = false
   /// Sequence number of the next event published for this stream.
@@ -59,7 +67,7 @@ final class StreamState {
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
       warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp, inEpisode: detector.gate.inEpisode,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
-      recentScores: recentScoresInOrder,
+      recentScores: recentScoresInOrder, lastMoments: lastMoments, lastErrorChannels: lastErrorChannels,
       mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
   }
 }
@@ -98,6 +106,9 @@ struct StreamSummary: Sendable {
   var threshold: Double
   var errorThreshold: Double
   var recentScores: [Double]
+  /// What the last event drew on (`ScoreEvent.moments`, `errorChannels`).
+  var lastMoments: [ScoreEvent.Moment]
+  var lastErrorChannels: [Int]
   var mean: [Double]
   var scale: [Double]
 }

@@ -146,7 +146,7 @@ final class Worker {
         let result = stream.detector.process(values, workspace)
         scored += 1
         markDirty(stream)
-        record(result, stream: stream, entry: entry, values: values, mode: current.publishMode)
+        record(result, stream: stream, entry: entry, values: values, current)
       }
     }
     counters.samplesScored.add(scored)
@@ -178,7 +178,7 @@ final class Worker {
 
   private func record(
     _ result: ScoredSample, stream: StreamState, entry: SampleBatch.Entry,
-    values: UnsafeBufferPointer<Double>, mode: DaemonConfiguration.PublishMode
+    values: UnsafeBufferPointer<Double>, _ current: RuntimeSettings
   ) {
     // Wrapping: these counters can come from a state file row or an imported record, which no
     // checksum covers; a value near 2^64 must not make the increment trap.
@@ -190,10 +190,20 @@ final class Worker {
     stream.lastError = result.error
     stream.lastReason = result.reason
     stream.remember(score: result.score)
+    remember(result, stream: stream, timestampMs: entry.timestampMs, values: values, capacity: current.streamHistory)
+    var moments: [ScoreEvent.Moment] = []
+    var errorChannels: [Int] = []
     if result.anomaly {
       stream.anomalies &+= 1
       stream.lastAnomalyMs = entry.timestampMs
       counters.anomalies.add(1)
+      moments = workspace.attentionMoments(count: 3).map {
+        ScoreEvent.Moment(
+          timestampMs: stream.history?.timestamp(readingsBack: $0.readingsBack), readingsBack: $0.readingsBack,
+          weight: $0.weight)
+      }
+      errorChannels = Self.errorChannels(workspace.channelError, scale: stream.detector.normaliser.scale)
+      (stream.lastMoments, stream.lastErrorChannels) = (moments, errorChannels)
     }
     if let alerts {
       if result.anomaly {
@@ -207,14 +217,56 @@ final class Worker {
         closeAlert(stream)
       }
     }
-    guard result.anomaly || mode == .all else { return }
-    let event = ScoreEvent(
+    guard result.anomaly || current.publishMode == .all else { return }
+    var event = ScoreEvent(
       stream: stream.id, timestampMs: entry.timestampMs, values: Array(values),
       expected: workspace.expected, channelError: workspace.channelError, error: result.error,
       errorThreshold: result.errorThreshold, score: result.score, threshold: result.threshold,
       anomaly: result.anomaly, reason: result.reason.rawValue, sequence: stream.nextSequence)
+    (event.moments, event.errorChannels) = (moments, errorChannels)
     stream.nextSequence &+= 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
+  }
+
+  /// Keeps the reading in the stream's history (`server.stream_history`).
+  private func remember(
+    _ result: ScoredSample, stream: StreamState, timestampMs: Int64, values: UnsafeBufferPointer<Double>,
+    capacity: Int
+  ) {
+    if stream.history == nil {
+      guard capacity > 0 else { return }
+      stream.history = StreamHistory(capacity: capacity, channels: stream.detector.channels)
+    }
+    let detector = stream.detector
+    // The error is a root mean square over channels: one channel alone reaches the threshold
+    // at √C times it.
+    let reach = result.errorThreshold * Double(detector.channels).squareRoot()
+    var flags: UInt8 = 0
+    if result.anomaly { flags |= StreamHistory.anomalyFlag }
+    if detector.gate.inEpisode { flags |= StreamHistory.episodeFlag }
+    if result.warmingUp { flags |= StreamHistory.warmupFlag }
+    stream.history?.append(
+      timestampMs: timestampMs, values: values, expected: workspace.expected,
+      bands: { reach.isFinite ? reach * detector.normaliser.scale($0) : .nan }, score: result.score, flags: flags)
+  }
+
+  /// The channels that carry most of the error: by their share of the squared error in units
+  /// of each channel's scale, largest first, until 80 % of it (at most 3).
+  static func errorChannels(_ channelError: [Double], scale: (Int) -> Double) -> [Int] {
+    let squared = channelError.indices.map { c -> Double in
+      let d = channelError[c] / max(scale(c), 1e-12)
+      return d * d
+    }
+    let total = squared.reduce(0, +)
+    guard total > 0, total.isFinite else { return [] }
+    var chosen: [Int] = []
+    var covered = 0.0
+    for c in squared.indices.sorted(by: { squared[$0] > squared[$1] }) {
+      chosen.append(c)
+      covered += squared[c]
+      if covered >= 0.8 * total || chosen.count == 3 { break }
+    }
+    return chosen
   }
 
   /// Resolves the stream's alert, if one is firing.
@@ -272,6 +324,8 @@ final class Worker {
       } else {
         query.reply(.summaries(streams.values.map { $0.summary() }))
       }
+    case .history(let id):
+      query.reply(.history(streams[id].map { .init(channels: $0.detector.channels, rows: $0.history?.rows() ?? []) }))
     case .gauges(let limit):
       let ids = StreamGauges.firstIDs(streams.keys, limit: limit)
       query.reply(.gauges(ids.compactMap { streams[$0].map(StreamGauges.init) }, total: streams.count))

@@ -8,6 +8,8 @@ final class WorkerQuery: Sendable {
   enum Request: Sendable {
     /// Summaries of every stream (`streams`), or of one (`stream <id>`).
     case summaries(only: String?)
+    /// A stream's recent readings.
+    case history(String)
     /// The per-stream gauges of at most `limit` streams, the first by id.
     case gauges(limit: Int)
     /// Forget a stream's learned state.
@@ -20,6 +22,8 @@ final class WorkerQuery: Sendable {
 
   enum Answer: Sendable {
     case summaries([StreamSummary])
+    /// nil: no such stream here. An empty list: the stream keeps no history.
+    case history(StreamHistory.Snapshot?)
     /// `total` counts every stream of the worker, shown or not.
     case gauges([StreamGauges], total: Int)
     case reset(found: Bool)

@@ -75,10 +75,14 @@ final class HistoryAttention {
   }
 
   /// Writes the retrieved next reading (`channels` values) into `retrieved`, 0 while no key is
-  /// usable. `weights` is scratch of at least `length` floats.
-  func retrieve(into retrieved: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) {
+  /// usable. `weights` is scratch of at least `length` floats; it is left holding each usable
+  /// lag's softmax numerator, the first for the returned range's lower bound (the lags used,
+  /// nil while none is).
+  @discardableResult func retrieve(
+    into retrieved: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>
+  ) -> ClosedRange<Int>? {
     for c in 0..<channels { retrieved[c] = 0 }
-    guard let lags = usableLags else { return }
+    guard let lags = usableLags else { return nil }
     let temperature = 0.5 * best + 0.01 * Float(match * channels)
     let total = distances.withUnsafeBufferPointer { d in
       HistoryAttention.softmaxNumerators(
@@ -101,6 +105,7 @@ final class HistoryAttention {
         retrieved[c] = sum * normaliser
       }
     }
+    return lags
   }
 
   /// exp(−(d − best)·scale) for `count` distances into `out`, eight at a time; returns their

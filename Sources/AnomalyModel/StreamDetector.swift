@@ -26,6 +26,13 @@ public struct ScoredSample: Sendable, Equatable {
   public var seasonalSurprise = 0.0
 }
 
+/// A past moment the history attention drew on: `readingsBack` readings before the scored
+/// one, with `weight` of the attention (the weights of all moments sum to 1).
+public struct AttentionMoment: Sendable, Equatable {
+  public var readingsBack: Int
+  public var weight: Double
+}
+
 /// Buffers a worker reuses for every sample of every stream, so scoring allocates nothing.
 public final class DetectorWorkspace {
   public let model = ModelWorkspace()
@@ -44,6 +51,9 @@ public final class DetectorWorkspace {
   /// The history attention's retrieved reading and its softmax scratch.
   var retrieved: [Float] = []
   var historyWeights: [Float] = []
+  /// The lags `historyWeights` holds for the last processed sample; nil when its stream has
+  /// no history attention or no usable key yet.
+  var retrievedLags: ClosedRange<Int>?
   /// The reconstruction of the last processed sample, in the stream's own units.
   public internal(set) var expected: [Double] = []
   /// |value − expected| per channel for the last processed sample.
@@ -64,11 +74,32 @@ public final class DetectorWorkspace {
   /// The history attention's reading for the sample about to be scored, into `retrieved`.
   @inline(__always) func retrieve(from history: HistoryAttention) {
     if historyWeights.count < history.length { historyWeights = Array(repeating: 0, count: history.length) }
-    retrieved.withUnsafeMutableBufferPointer { out in
+    retrievedLags = retrieved.withUnsafeMutableBufferPointer { out in
       historyWeights.withUnsafeMutableBufferPointer {
         history.retrieve(into: out.baseAddress!, weights: $0.baseAddress!)
       }
     }
+  }
+
+  /// The past moments the history attention drew on most for the sample just processed: how
+  /// many readings before it each lies (the reading that followed a subsequence like the one
+  /// before this sample) and its share of the attention, the `count` heaviest first. Empty
+  /// when the stream has no history attention or no usable key yet. Meant for events: a scan
+  /// of `history_length` weights.
+  public func attentionMoments(count: Int) -> [AttentionMoment] {
+    guard let lags = retrievedLags, count > 0 else { return [] }
+    let weights = historyWeights[0..<lags.count]
+    let total = weights.reduce(0, +)
+    guard total > 0 else { return [] }
+    var heaviest: [AttentionMoment] = []
+    for (j, w) in weights.enumerated() where w > 0 {
+      guard heaviest.count < count || Double(w) / Double(total) > heaviest[heaviest.count - 1].weight else { continue }
+      let moment = AttentionMoment(readingsBack: lags.lowerBound + j, weight: Double(w) / Double(total))
+      let position = heaviest.firstIndex { $0.weight < moment.weight } ?? heaviest.count
+      heaviest.insert(moment, at: position)
+      if heaviest.count > count { heaviest.removeLast() }
+    }
+    return heaviest
   }
 
   /// Gathers the refit's features after `model.predict` and leaves its reconstruction in
@@ -225,6 +256,7 @@ public final class StreamDetector {
     }
     model.predict(workspace.model)
     let prediction = workspace.model.prediction
+    workspace.retrievedLags = nil
     if let history { workspace.retrieve(from: history) }
     if let readout { workspace.reconstruct(with: readout, model: model) }
     // The reading joins the history only once its reconstruction is made.

@@ -4,7 +4,7 @@
 /// closes the connection:
 ///
 ///     request = ["json" SP] command LF
-///     command = "info" [SP section] | "streams" | "stream" SP id | "reset" SP id
+///     command = "info" [SP section] | "streams" | "stream" SP id | "history" SP id | "reset" SP id
 ///             | "reload" | "metrics" | "ping" | "export" SP id | "import" SP json
 ///
 /// A stream id is the rest of the line after the command word, so ids may contain spaces.
@@ -13,6 +13,8 @@ public enum ControlCommand: Equatable, Sendable {
   case info(section: String?)
   case streams
   case stream(id: String)
+  /// A stream's recent readings as its detector saw them (`server.stream_history`).
+  case history(id: String)
   case reset(id: String)
   case reload
   case metrics
@@ -46,6 +48,7 @@ public struct ControlRequest: Equatable, Sendable {
     case .info(let section): return prefix + (section.map { "info \($0)" } ?? "info")
     case .streams: return prefix + "streams"
     case .stream(let id): return prefix + "stream \(id)"
+    case .history(let id): return prefix + "history \(id)"
     case .reset(let id): return prefix + "reset \(id)"
     case .reload: return prefix + "reload"
     case .metrics: return prefix + "metrics"
@@ -95,6 +98,7 @@ public struct ControlRequest: Equatable, Sendable {
       }
     case "streams": command = try noArguments(.streams)
     case "stream": command = .stream(id: try streamID())
+    case "history": command = .history(id: try streamID())
     case "reset": command = .reset(id: try streamID())
     case "reload": command = try noArguments(.reload)
     case "metrics": command = try noArguments(.metrics)
@@ -106,7 +110,7 @@ public struct ControlRequest: Equatable, Sendable {
     case "": throw ControlError("empty request")
     default:
       throw ControlError(
-        "unknown command '\(word.prefix(64))' (known: info, streams, stream, reset, reload, metrics, ping, export, import)"
+        "unknown command '\(word.prefix(64))' (known: info, streams, stream, history, reset, reload, metrics, ping, export, import)"
       )
     }
     return ControlRequest(command, json: json)

@@ -13,6 +13,8 @@ public struct InfoReport: Equatable, Sendable {
     indirect case list([Value])
     /// Not applicable or not yet known: the word in text ("off", "never"), null in JSON.
     case none(String)
+    /// Named values: `key=value` joined by spaces in text, an object in JSON.
+    indirect case object(keys: [String], values: [Value])
 
     var text: String {
       switch self {
@@ -23,6 +25,7 @@ public struct InfoReport: Equatable, Sendable {
       case .bool(let v): v ? "1" : "0"
       case .list(let items): items.map(\.text).joined(separator: ",")
       case .none(let word): word
+      case .object(let keys, let values): zip(keys, values).map { "\($0)=\($1.text)" }.joined(separator: " ")
       }
     }
 
@@ -34,6 +37,8 @@ public struct InfoReport: Equatable, Sendable {
       case .bool(let v): v ? "true" : "false"
       case .list(let items): "[" + items.map(\.json).joined(separator: ",") + "]"
       case .none: "null"
+      case .object(let keys, let values):
+        "{" + zip(keys, values).map { "\(quote($0)):\($1.json)" }.joined(separator: ",") + "}"
       }
     }
   }

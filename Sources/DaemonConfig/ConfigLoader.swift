@@ -144,6 +144,7 @@ public enum ConfigLoader {
       throw r.error("metrics_listen", c.metricsListen, "must be \"host:port\", e.g. \"127.0.0.1:9464\", or empty (off)")
     }
     try r.read("metrics_max_streams", &c.metricsMaxStreams)
+    try r.read("stream_history", &c.streamHistory)
     try r.read("state_directory", &c.stateDirectory)
     try r.read("checkpoint_interval", &c.checkpointInterval)
     var shard = c.shard.description
@@ -244,6 +245,9 @@ public enum ConfigLoader {
     try check(
       c.server.metricsInterval >= 1 && c.server.metricsInterval <= 86400, "server.metrics_interval",
       c.server.metricsInterval, "must be between 1 and 86400 seconds")
+    try check(
+      (0...100_000).contains(c.server.streamHistory), "server.stream_history", c.server.streamHistory,
+      "must be between 0 and 100000")
     try check(
       (0...1_000_000).contains(c.server.metricsMaxStreams), "server.metrics_max_streams", c.server.metricsMaxStreams,
       "must be between 0 and 1000000")

@@ -81,6 +81,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Streams that get per-stream gauges (the first ones by id); the rest are counted, not
     /// shown, so that a fleet of streams cannot flood Prometheus with series.
     public var metricsMaxStreams = 1000
+    /// Readings each stream keeps for `anomalyctl plot` and the timestamps of an event's
+    /// moments; 0: none.
+    public var streamHistory = 96
     /// Where learned stream state is checkpointed. Empty: `$STATE_DIRECTORY` (systemd), else
     /// `$XDG_STATE_HOME/anomalyd`, else `~/.local/state/anomalyd`. "none" turns persistence off.
     public var stateDirectory = ""

@@ -21,6 +21,24 @@ public struct ScoreEvent: Sendable, Equatable {
   /// Which evidence gave the score: error, trend, channel, range, stuck (none in warm-up).
   public var reason: String
   public var sequence: UInt64
+  /// On events: the past moments the reconstruction drew on most (its history attention).
+  public var moments: [Moment] = []
+  /// On events: the channels that carried most of the error, largest first.
+  public var errorChannels: [Int] = []
+
+  /// A past reading the reconstruction leaned on: `readingsBack` readings before this one,
+  /// at `timestampMs` when the daemon still keeps it, with `weight` of the attention.
+  public struct Moment: Sendable, Equatable {
+    public var timestampMs: Int64?
+    public var readingsBack: Int
+    public var weight: Double
+
+    public init(timestampMs: Int64?, readingsBack: Int, weight: Double) {
+      self.timestampMs = timestampMs
+      self.readingsBack = readingsBack
+      self.weight = weight
+    }
+  }
 
   public init(
     stream: String, timestampMs: Int64, values: [Double], expected: [Double],
@@ -60,6 +78,24 @@ public struct ScoreEvent: Sendable, Equatable {
     out.append(contentsOf: (anomaly ? "true" : "false").utf8)
     out.append(contentsOf: #","reason":"#.utf8)
     JSONText.appendString(reason, to: &out)
+    if !errorChannels.isEmpty {
+      out.append(contentsOf: #","error_channels":["#.utf8)
+      out.append(contentsOf: errorChannels.map(String.init).joined(separator: ",").utf8)
+      out.append(UInt8(ascii: "]"))
+    }
+    if !moments.isEmpty {
+      out.append(contentsOf: #","moments":["#.utf8)
+      for (i, moment) in moments.enumerated() {
+        if i > 0 { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: #"{"ts":"#.utf8)
+        out.append(contentsOf: (moment.timestampMs.map { String($0) } ?? "null").utf8)
+        out.append(contentsOf: #","readings_back":"#.utf8)
+        out.append(contentsOf: String(moment.readingsBack).utf8)
+        appendNumber("weight", moment.weight, to: &out)
+        out.append(UInt8(ascii: "}"))
+      }
+      out.append(UInt8(ascii: "]"))
+    }
     out.append(UInt8(ascii: "}"))
     return out
   }

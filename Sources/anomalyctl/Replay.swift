@@ -91,38 +91,72 @@ struct ReplayError: Error {
   let message: String
 }
 
+/// One scored row, as `ReplayRunner.score` hands it on.
+struct ReplayRow {
+  /// The input line, verbatim.
+  var text: String
+  var fields: [Substring]
+  var values: [Double]
+  var result: ScoredSample
+  var detector: StreamDetector
+  var workspace: DetectorWorkspace
+}
+
 /// Streams rows from a CSV through one detector.
 struct ReplayRunner {
   let detector: DetectorConfiguration
   var explain = false
 
   func run(input: LineReader, output: OutputBuffer) throws {
+    try score(input: input) { header in
+      let channels = header.count - 1
+      output.write(header.joined(separator: ",") + ",anomaly_score,is_anomaly")
+      if explain {
+        let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
+        output.write(
+          ","
+            + (expected + [
+              "error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise", "in_episode",
+            ])
+            .joined(separator: ","))
+      }
+      output.write("\n")
+    } row: { row in
+      let result = row.result
+      output.write(row.text)
+      output.write(",\(result.score),\(result.anomaly ? 1 : 0)")
+      if explain {
+        for c in 0..<row.values.count { output.write(",\(row.workspace.expected[c])") }
+        output.write(
+          ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
+            + "\(result.slowSurprise),\(result.seasonalSurprise),\(row.detector.gate.inEpisode ? 1 : 0)")
+      }
+      output.write("\n")
+    }
+    guard output.flush() else {
+      throw ReplayError(message: "writing the output failed: \(String(cString: strerror(errno)))")
+    }
+  }
+
+  /// Scores every row of `input` in order with a fresh detector: `header` gets the header's
+  /// fields, `row` each scored row.
+  func score(input: LineReader, header: ([Substring]) -> Void, row: (ReplayRow) -> Void) throws {
     guard let headerLine = input.next() else { throw ReplayError(message: "empty file: expected a header row") }
-    let header = String(decoding: headerLine, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
-    guard header.count >= 2 else {
+    let names = String(decoding: headerLine, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
+    guard names.count >= 2 else {
       throw ReplayError(message: "line 1: header needs a timestamp column and at least one value column")
     }
-    let channels = header.count - 1
+    header(names)
+    let channels = names.count - 1
     let streamDetector = StreamDetector(configuration: detector, channels: channels)
     let workspace = DetectorWorkspace()
     var values = [Double](repeating: 0, count: channels)
-    output.write(header.joined(separator: ",") + ",anomaly_score,is_anomaly")
-    if explain {
-      let expected = channels == 1 ? ["expected"] : header.dropFirst().map { "expected_\($0)" }
-      output.write(
-        ","
-          + (expected + [
-            "error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise", "in_episode",
-          ])
-          .joined(separator: ","))
-    }
-    output.write("\n")
     while let line = input.next() {
       if line.isEmpty { continue }
       let text = String(decoding: line, as: UTF8.self)
       let fields = text.split(separator: ",", omittingEmptySubsequences: false)
-      guard fields.count == header.count else {
-        throw ReplayError(message: "line \(input.lineNumber): \(fields.count) fields, the header has \(header.count)")
+      guard fields.count == names.count else {
+        throw ReplayError(message: "line \(input.lineNumber): \(fields.count) fields, the header has \(names.count)")
       }
       for c in 0..<channels {
         let field = fields[c + 1].trimmingCharacters(in: " \t")
@@ -133,18 +167,9 @@ struct ReplayRunner {
         values[c] = value
       }
       let result = values.withUnsafeBufferPointer { streamDetector.process($0, workspace) }
-      output.write(text)
-      output.write(",\(result.score),\(result.anomaly ? 1 : 0)")
-      if explain {
-        for c in 0..<channels { output.write(",\(workspace.expected[c])") }
-        output.write(
-          ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
-            + "\(result.slowSurprise),\(result.seasonalSurprise),\(streamDetector.gate.inEpisode ? 1 : 0)")
-      }
-      output.write("\n")
-    }
-    guard output.flush() else {
-      throw ReplayError(message: "writing the output failed: \(String(cString: strerror(errno)))")
+      row(
+        ReplayRow(
+          text: text, fields: fields, values: values, result: result, detector: streamDetector, workspace: workspace))
     }
   }
 }

@@ -58,7 +58,7 @@ final class HistoryAttentionTests: XCTestCase {
       let value = cycle(i, period: period)
       if i >= 3 * period {
         var retrieved: Float = 0
-        weights.withUnsafeMutableBufferPointer { attention.retrieve(into: &retrieved, weights: $0.baseAddress!) }
+        _ = weights.withUnsafeMutableBufferPointer { attention.retrieve(into: &retrieved, weights: $0.baseAddress!) }
         retrievalError += abs(retrieved - value)
         persistenceError += abs(cycle(i - 1, period: period) - value)
         // weights[j] belongs to lag match + j.
@@ -108,5 +108,33 @@ final class HistoryAttentionTests: XCTestCase {
       return total / 1000
     }
     XCTAssertLessThan(meanError(historyLength: 512), 0.8 * meanError(historyLength: 0))
+  }
+
+  /// What an event shows as the moments the reconstruction drew on: on a periodic stream,
+  /// whole cycles back (the same phase of earlier cycles), with weights that sum to at most 1;
+  /// and none for a stream without the history attention.
+  func testAttentionMomentsAreWholeCyclesBack() {
+    let period = 40
+    let detector = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let workspace = DetectorWorkspace()
+    var rng = SplitMix64(seed: 5)
+    for i in 0..<1200 {
+      let value = Double(cycle(i, period: period)) + 0.01 * gaussian(&rng)
+      _ = [value].withUnsafeBufferPointer { detector.process($0, workspace) }
+    }
+    let moments = workspace.attentionMoments(count: 3)
+    XCTAssertEqual(moments.count, 3)
+    for moment in moments {
+      XCTAssertEqual(moment.readingsBack % period, 0, "\(moments)")
+      XCTAssertGreaterThan(moment.weight, 0.05)
+    }
+    XCTAssertLessThanOrEqual(moments.map(\.weight).reduce(0, +), 1 + 1e-9)
+    XCTAssertEqual(moments.map(\.weight), moments.map(\.weight).sorted(by: >))
+
+    var without = DetectorConfiguration()
+    without.historyLength = 0
+    let plain = StreamDetector(configuration: without, channels: 1)
+    _ = [1.0].withUnsafeBufferPointer { plain.process($0, workspace) }
+    XCTAssertEqual(workspace.attentionMoments(count: 3), [])
   }
 }

@@ -36,6 +36,8 @@ def type_matches(documented: str, value) -> bool:
         return kinds.startswith("number")
     if isinstance(value, str):
         return kinds.startswith("string")
+    if isinstance(value, dict):
+        return kinds.startswith("object")
     if isinstance(value, list):
         inner = re.match(r"array of (\((?P<paren>[^)]*)\)|(?P<word>\w+))", kinds)
         element = inner and (inner["paren"] or inner["word"].removesuffix("s"))
