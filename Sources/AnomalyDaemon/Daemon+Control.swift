@@ -37,6 +37,17 @@ extension Daemon {
           }
         }
         return .failure("no stream '\(id)'")
+      case .feedback(let id, let verdict):
+        for answer in try askWorkers(.feedback(id, verdict)) {
+          if case .feedback(let outcome?) = answer {
+            switch outcome {
+            case .success(let message):
+              return ControlReply(ok: true, body: request.json ? "{\"message\":\(quote(message))}\n" : message + "\n")
+            case .failure(let error): return .failure(error.description)
+            }
+          }
+        }
+        return .failure("no stream '\(id)'")
       case .reset(let id):
         let found = try askWorkers(.reset(id)).contains {
           if case .reset(true) = $0 { return true }
@@ -285,6 +296,8 @@ extension Daemon {
         ("recent_scores", .list(s.recentScores.map { .double(($0 * 1e4).rounded() / 1e4) })),
         ("last_event_moments", .list(s.lastMoments.map(momentValue))),
         ("last_event_channels", .list(s.lastErrorChannels.map { .int(Int64($0)) })),
+        ("feedback_false_alarms", .int(Int64(s.feedbackPatterns))),
+        ("feedback_suppressed", .uint(s.feedbackSuppressed)),
       ])
   }
 

@@ -28,6 +28,11 @@ final class StreamState {
   /// `server.stream_history` is 0 (created at the stream's first reading, empty after a
   /// restart: it is not checkpointed).
   var history: StreamHistory?
+  /// The situations of the last few events (`StreamDetector.eventPattern`), by sequence and
+  /// time, for `anomalyctl feedback`; empty for a stream without events (or the history
+  /// attention). Not checkpointed: feedback is for recent events.
+  var recentEvents: [(sequence: UInt64, timestampMs: Int64, pattern: [Float])] = []
+  static let recentEventCount = 8
   /// What the last event drew on, for `anomalyctl stream`.
   var lastMoments: [ScoreEvent.Moment] = []
   var lastErrorChannels: [Int] = []
@@ -68,6 +73,7 @@ final class StreamState {
       warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp, inEpisode: detector.gate.inEpisode,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
       recentScores: recentScoresInOrder, lastMoments: lastMoments, lastErrorChannels: lastErrorChannels,
+      feedbackPatterns: detector.accepted.patterns.count, feedbackSuppressed: detector.accepted.suppressed,
       mean: detector.normaliser.mean, scale: (0..<detector.channels).map(detector.normaliser.scale))
   }
 }
@@ -109,6 +115,9 @@ struct StreamSummary: Sendable {
   /// What the last event drew on (`ScoreEvent.moments`, `errorChannels`).
   var lastMoments: [ScoreEvent.Moment]
   var lastErrorChannels: [Int]
+  /// Situations marked normal by feedback, and the points they kept from alarming.
+  var feedbackPatterns: Int
+  var feedbackSuppressed: UInt64
   var mean: [Double]
   var scale: [Double]
 }

@@ -1,4 +1,5 @@
 import AnomalyModel
+import ControlProtocol
 import DaemonConfig
 import Foundation
 import Logging
@@ -204,6 +205,10 @@ final class Worker {
       }
       errorChannels = Self.errorChannels(workspace.channelError, scale: stream.detector.normaliser.scale)
       (stream.lastMoments, stream.lastErrorChannels) = (moments, errorChannels)
+      if let pattern = stream.detector.eventPattern() {
+        stream.recentEvents.append((stream.nextSequence, entry.timestampMs, pattern))
+        if stream.recentEvents.count > StreamState.recentEventCount { stream.recentEvents.removeFirst() }
+      }
     }
     if let alerts {
       if result.anomaly {
@@ -226,6 +231,41 @@ final class Worker {
     (event.moments, event.errorChannels) = (moments, errorChannels)
     stream.nextSequence &+= 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
+  }
+
+  /// An operator's verdict on an event; returns what was done, for the reply.
+  private func apply(_ verdict: FeedbackVerdict, to stream: StreamState) -> Result<String, DaemonError> {
+    switch verdict {
+    case .clear:
+      let count = stream.detector.accepted.patterns.count
+      stream.detector.clearAccepted()
+      markDirty(stream)
+      return .success("\(stream.id): forgot \(count) situations marked normal")
+    case .falseAlarm(let which):
+      let chosen: (sequence: UInt64, timestampMs: Int64, pattern: [Float])?
+      switch which {
+      case .last: chosen = stream.recentEvents.last
+      case .sequence(let n): chosen = stream.recentEvents.last { $0.sequence == n }
+      case .atOrBefore(let ms): chosen = stream.recentEvents.last { $0.timestampMs <= ms }
+      }
+      guard let event = chosen else {
+        let kept = stream.recentEvents.map { String($0.sequence) }.joined(separator: ", ")
+        return .failure(
+          DaemonError(
+            stream.detector.configuration.historyLength == 0
+              ? "\(stream.id): feedback needs the history attention (detector.history_length > 0)"
+              : "\(stream.id): no such recent event (kept: \(kept.isEmpty ? "none" : kept))"))
+      }
+      guard stream.detector.acceptAsNormal(event.pattern) else {
+        return .failure(DaemonError("\(stream.id): the event's situation does not fit the stream's model"))
+      }
+      markDirty(stream)
+      logger.notice(
+        "feedback: false alarm", metadata: ["stream.id": "\(stream.id)", "event.sequence": "\(event.sequence)"])
+      return .success(
+        "\(stream.id): event \(event.sequence) marked a false alarm; its situation no longer alarms "
+          + "(\(stream.detector.accepted.patterns.count) marked, at most \(AcceptedPatterns.capacity))")
+    }
   }
 
   /// Keeps the reading in the stream's history (`server.stream_history`).
@@ -326,6 +366,12 @@ final class Worker {
       }
     case .history(let id):
       query.reply(.history(streams[id].map { .init(channels: $0.detector.channels, rows: $0.history?.rows() ?? []) }))
+    case .feedback(let id, let verdict):
+      guard let stream = streams[id] else {
+        query.reply(.feedback(nil))
+        return
+      }
+      query.reply(.feedback(apply(verdict, to: stream)))
     case .gauges(let limit):
       let ids = StreamGauges.firstIDs(streams.keys, limit: limit)
       query.reply(.gauges(ids.compactMap { streams[$0].map(StreamGauges.init) }, total: streams.count))

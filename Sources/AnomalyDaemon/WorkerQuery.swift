@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import StateStore
 import Synchronization
@@ -10,6 +11,8 @@ final class WorkerQuery: Sendable {
     case summaries(only: String?)
     /// A stream's recent readings.
     case history(String)
+    /// An operator's verdict on one of a stream's events.
+    case feedback(String, FeedbackVerdict)
     /// The per-stream gauges of at most `limit` streams, the first by id.
     case gauges(limit: Int)
     /// Forget a stream's learned state.
@@ -22,6 +25,8 @@ final class WorkerQuery: Sendable {
 
   enum Answer: Sendable {
     case summaries([StreamSummary])
+    /// nil: no such stream here.
+    case feedback(Result<String, DaemonError>?)
     /// nil: no such stream here. An empty list: the stream keeps no history.
     case history(StreamHistory.Snapshot?)
     /// `total` counts every stream of the worker, shown or not.

@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (9; 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
+///     u16     format version (10; 9, without the situations marked normal by feedback, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -12,13 +12,14 @@
 ///             (with its seasonal check at its end), then whether a cross-channel check
 ///             follows, that check, the recent fraction of points above the threshold, and
 ///             whether the read-out refit follows, then the refit, then whether the history
-///             attention follows, and the history attention
+///             attention follows, and the history attention, then the situations marked
+///             normal (`AcceptedPatterns`)
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 9
+  public static let stateVersion: UInt16 = 10
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -42,6 +43,7 @@ extension StreamDetector {
     readout?.encode(into: &payload)
     payload.write(history != nil)
     history?.encode(into: &payload)
+    accepted.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -101,6 +103,10 @@ extension StreamDetector {
     if version >= 8 {
       guard try r.readBool() == (detector.history != nil) else { throw .invalid("history attention presence") }
       try detector.history?.decode(from: &r, version: version, configuration: detector.configuration)
+    }
+    if version >= 10 {
+      let length = detector.history.map { $0.match * channels } ?? 0
+      try detector.accepted.decode(from: &r, patternLength: length)
     }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector

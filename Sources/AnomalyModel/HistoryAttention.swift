@@ -165,6 +165,17 @@ final class HistoryAttention {
     return best.isFinite ? Double(Swift.max(0, best) / Float(match * channels)).squareRoot() : 0
   }
 
+  /// The subsequence of the last m readings, newest first, channel by channel within each
+  /// reading (`AcceptedPatterns` compares them); nil until m readings have been seen.
+  func latestSubsequence() -> [Float]? {
+    guard seen >= match else { return nil }
+    var out = [Float](repeating: 0, count: match * channels)
+    for k in 0..<match {
+      for c in 0..<channels { out[k * channels + c] = readings[c * capacity + (newest + k) % capacity] }
+    }
+    return out
+  }
+
   /// The smallest distance over the usable lags, eight at a time; infinity while none is.
   private func nearest() -> Float {
     guard let lags = usableLags else { return .infinity }

@@ -171,6 +171,8 @@ public final class StreamDetector {
   var readout: RecursiveReadout?
   /// Attention over the last `history_length` readings' subsequences (nil when off).
   var history: HistoryAttention?
+  /// Situations the operator marked as false alarms (`acceptAsNormal`).
+  public internal(set) var accepted = AcceptedPatterns()
   /// Whether this stream has the cross-channel check (`cross_channel_limit`).
   public var checksCrossChannel: Bool { crossChannel != nil }
 
@@ -235,6 +237,7 @@ public final class StreamDetector {
     crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
     history = StreamDetector.makeHistory(configuration, channels: channels)
     readout = StreamDetector.makeReadout(configuration, model: model)
+    accepted = AcceptedPatterns()
     samples = 0
     recentAboveFraction = 0
   }
@@ -300,10 +303,16 @@ public final class StreamDetector {
       }
     } else {
       (result.slowSurprise, result.seasonalSurprise) = (slowSurprise, seasonalSurprise)
-      let scored = threshold.score(
+      var scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
         crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0)
+      if scored.above, !accepted.isEmpty, let current = history?.latestSubsequence(), accepted.matches(current) {
+        // A situation the operator called normal: below the threshold, learned as normal.
+        scored.above = false
+        scored.score = Swift.min(scored.score, AcceptedPatterns.suppressedScore)
+        accepted.suppressed &+= 1
+      }
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
       // Inside an open episode or the cooldown after its event a point is not a new incident
       // (unless it escalates): its score is halved, so a ranking of scores sees each incident
@@ -339,6 +348,28 @@ public final class StreamDetector {
     normaliser.update(values, weight: weight)
     ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)
     return result
+  }
+
+  /// The stream's latest subsequence (what `acceptAsNormal` takes), for an event just raised;
+  /// nil without the history attention or before `history_match` readings.
+  public func eventPattern() -> [Float]? {
+    history?.latestSubsequence()
+  }
+
+  /// Marks the situation of an event (its `eventPattern()`) as normal: from now on a point that
+  /// would alarm in that situation does not. Returns false if the pattern does not fit this
+  /// stream.
+  public func acceptAsNormal(_ pattern: [Float]) -> Bool {
+    guard let history, pattern.count == history.match * channels, pattern.allSatisfy(\.isFinite) else {
+      return false
+    }
+    accepted.add(pattern)
+    return true
+  }
+
+  /// Forgets every situation marked normal.
+  public func clearAccepted() {
+    accepted = AcceptedPatterns()
   }
 
   /// How far beyond the stream's historical range the reading lies, as a fraction of that

@@ -5,6 +5,7 @@
 ///
 ///     request = ["json" SP] command LF
 ///     command = "info" [SP section] | "streams" | "stream" SP id | "history" SP id | "reset" SP id
+///             | "feedback" SP verdict SP id
 ///             | "reload" | "metrics" | "ping" | "export" SP id | "import" SP json
 ///
 /// A stream id is the rest of the line after the command word, so ids may contain spaces.
@@ -15,6 +16,8 @@ public enum ControlCommand: Equatable, Sendable {
   case stream(id: String)
   /// A stream's recent readings as its detector saw them (`server.stream_history`).
   case history(id: String)
+  /// The operator's verdict on one of a stream's events.
+  case feedback(id: String, verdict: FeedbackVerdict)
   case reset(id: String)
   case reload
   case metrics
@@ -49,6 +52,7 @@ public struct ControlRequest: Equatable, Sendable {
     case .streams: return prefix + "streams"
     case .stream(let id): return prefix + "stream \(id)"
     case .history(let id): return prefix + "history \(id)"
+    case .feedback(let id, let verdict): return prefix + "feedback \(verdict.word) \(id)"
     case .reset(let id): return prefix + "reset \(id)"
     case .reload: return prefix + "reload"
     case .metrics: return prefix + "metrics"
@@ -99,6 +103,15 @@ public struct ControlRequest: Equatable, Sendable {
     case "streams": command = try noArguments(.streams)
     case "stream": command = .stream(id: try streamID())
     case "history": command = .history(id: try streamID())
+    case "feedback":
+      // The verdict first: the id is the rest of the line and may hold spaces.
+      guard let space = rest.firstIndex(of: " "), let verdict = FeedbackVerdict(word: rest[..<space]) else {
+        throw ControlError(
+          "'feedback' needs a verdict and a stream id: feedback false-alarm[,event=N|,at=MS] ID, or feedback clear ID")
+      }
+      let id = rest[rest.index(after: space)...]
+      guard !id.isEmpty else { throw ControlError("'feedback' needs a stream id") }
+      command = .feedback(id: String(id), verdict: verdict)
     case "reset": command = .reset(id: try streamID())
     case "reload": command = try noArguments(.reload)
     case "metrics": command = try noArguments(.metrics)
@@ -110,10 +123,57 @@ public struct ControlRequest: Equatable, Sendable {
     case "": throw ControlError("empty request")
     default:
       throw ControlError(
-        "unknown command '\(word.prefix(64))' (known: info, streams, stream, history, reset, reload, metrics, ping, export, import)"
+        "unknown command '\(word.prefix(64))' (known: info, streams, stream, history, feedback, reset, reload, metrics, ping, export, import)"
       )
     }
     return ControlRequest(command, json: json)
+  }
+}
+
+/// What an operator says about a stream's event.
+public enum FeedbackVerdict: Equatable, Sendable {
+  /// Which event a verdict is about.
+  public enum Event: Equatable, Sendable {
+    case last
+    /// By its sequence number (the event's third frame).
+    case sequence(UInt64)
+    /// The latest event at or before this time, in ms since 1970.
+    case atOrBefore(Int64)
+  }
+
+  /// The event was a false alarm: its situation is normal for this stream.
+  case falseAlarm(Event)
+  /// Forget every situation marked normal.
+  case clear
+
+  /// `false-alarm`, `false-alarm,event=N`, `false-alarm,at=MS` or `clear`.
+  public init?(word: Substring) {
+    if word == "clear" {
+      self = .clear
+      return
+    }
+    let parts = word.split(separator: ",", maxSplits: 1)
+    guard parts.first == "false-alarm" else { return nil }
+    guard parts.count == 2 else {
+      self = .falseAlarm(.last)
+      return
+    }
+    if parts[1].hasPrefix("event="), let n = UInt64(parts[1].dropFirst(6)) {
+      self = .falseAlarm(.sequence(n))
+    } else if parts[1].hasPrefix("at="), let ms = Int64(parts[1].dropFirst(3)) {
+      self = .falseAlarm(.atOrBefore(ms))
+    } else {
+      return nil
+    }
+  }
+
+  public var word: String {
+    switch self {
+    case .clear: "clear"
+    case .falseAlarm(.last): "false-alarm"
+    case .falseAlarm(.sequence(let n)): "false-alarm,event=\(n)"
+    case .falseAlarm(.atOrBefore(let ms)): "false-alarm,at=\(ms)"
+    }
   }
 }
 

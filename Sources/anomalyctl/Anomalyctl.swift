@@ -18,7 +18,8 @@ struct Anomalyctl: ParsableCommand {
         anomalyctl --json stream boiler.temp
       """,
     subcommands: [
-      Info.self, Streams.self, StreamDetail.self, History.self, Plot.self, Top.self, Reset.self, Reload.self,
+      Info.self, Streams.self, StreamDetail.self, History.self, Plot.self, Top.self, Feedback.self, Reset.self,
+      Reload.self,
       Metrics.self, Ping.self, Export.self,
       Import.self, Keygen.self,
       Publish.self, Tail.self, Replay.self,

@@ -6,7 +6,11 @@ final class ControlProtocolTests: XCTestCase {
     let requests: [ControlRequest] = [
       .init(.info(section: nil)), .init(.info(section: "ingest"), json: true), .init(.streams),
       .init(.stream(id: "plant 7/temp")), .init(.reset(id: "a.b")), .init(.reload), .init(.metrics),
-      .init(.ping, json: true),
+      .init(.ping, json: true), .init(.history(id: "a b")),
+      .init(.feedback(id: "plant 7", verdict: .falseAlarm(.last))),
+      .init(.feedback(id: "p", verdict: .falseAlarm(.sequence(3))), json: true),
+      .init(.feedback(id: "p", verdict: .falseAlarm(.atOrBefore(1_700_000_000_000)))),
+      .init(.feedback(id: "p q", verdict: .clear)),
     ]
     for request in requests {
       XCTAssertEqual(try ControlRequest.parse(request.line + "\n"), request)
@@ -18,6 +22,9 @@ final class ControlProtocolTests: XCTestCase {
       ("", "empty request"), ("frobnicate", "unknown command 'frobnicate'"),
       ("info disk", "unknown info section 'disk'"),
       ("stream", "'stream' needs a stream id"), ("reload now", "'reload' takes no arguments"),
+      ("feedback", "'feedback' needs a verdict and a stream id"), ("feedback fine s", "'feedback' needs a verdict"),
+      ("feedback false-alarm,event=x s", "'feedback' needs a verdict"),
+      ("feedback clear ", "'feedback' needs a stream id"),
       (String(repeating: "x", count: (1 << 22) + 1), "request too long"),
     ]
     for (line, message) in cases {
