@@ -1,4 +1,5 @@
 import Synchronization
+import Wire
 
 /// An episode's start or end, handed by a worker to the Alertmanager sink.
 enum AlertChange: Sendable {
@@ -19,6 +20,8 @@ struct EpisodeAlert: Sendable {
   var score: Double
   var error: Double
   var errorThreshold: Double
+  /// The past readings the reconstruction drew on (`ScoreEvent.moments`).
+  var moments: [ScoreEvent.Moment] = []
 }
 
 /// A worker's end of the sink's queue. A start is dropped (and counted) when the queue is

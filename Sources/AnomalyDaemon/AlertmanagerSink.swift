@@ -107,11 +107,19 @@ final class AlertmanagerSink {
     let labels: [(String, String)] = [
       ("alertname", Self.alertName), ("stream", alert.stream), ("reason", alert.reason), ("instance", instance),
     ]
-    let annotations: [(String, String)] = [
+    var annotations: [(String, String)] = [
       ("summary", summary), ("actual", numbers(alert.values)), ("expected", numbers(alert.expected)),
       ("score", Self.number(alert.score)), ("error", Self.number(alert.error)),
       ("error_threshold", Self.number(alert.errorThreshold)),
     ]
+    if !alert.moments.isEmpty {
+      // The past readings the reconstruction leaned on: where to look for what "normal" was.
+      let moments = alert.moments.map { m in
+        let when = m.timestampMs.map { formatTime($0) + ", " } ?? ""
+        return "\(when)\(m.readingsBack) readings back, weight \(String(format: "%.2f", m.weight))"
+      }
+      annotations.append(("moments", moments.joined(separator: "; ")))
+    }
     func object(_ pairs: [(String, String)]) -> String {
       "{" + pairs.map { JSONText.quoted($0.0) + ":" + JSONText.quoted($0.1) }.joined(separator: ",") + "}"
     }

@@ -217,7 +217,7 @@ final class Worker {
             EpisodeAlert(
               stream: stream.id, reason: result.reason.rawValue, startsAtMs: entry.timestampMs, values: Array(values),
               expected: workspace.expected, score: result.score, error: result.error,
-              errorThreshold: result.errorThreshold)))
+              errorThreshold: result.errorThreshold, moments: moments)))
       } else if stream.alertOpen && !stream.detector.gate.inEpisode {
         closeAlert(stream)
       }

@@ -57,6 +57,9 @@ def test_an_episode_fires_then_resolves(tmp_path, zmq_context):
         assert f"[{spike:.6g}]" == alert["annotations"]["actual"], alert["annotations"]
         assert float(alert["annotations"]["score"]) > 0.5
         assert "expected" in alert["annotations"]["summary"]
+        # The past readings the reconstruction drew on: whole periods (50) back.
+        backs = [int(part.split(" readings back")[0].split()[-1]) for part in alert["annotations"]["moments"].split("; ")]
+        assert len(backs) == 3 and all(b % 50 == 0 for b in backs), alert["annotations"]["moments"]
         # Firing alerts say when they end unless re-sent: three re-send intervals (60 s) ahead.
         assert alert["endsAt"] > alert["startsAt"]
         publish = daemon.info()["publish"]
