@@ -26,10 +26,12 @@
 /// to 1 for every very unlikely point, so scores stay comparable and rankable. The point is
 /// above the threshold when its score exceeds ½.
 ///
-/// The **onset filter** (`suppression` > 0): a score that does not exceed every raw score of
-/// the previous `suppression` points is halved. The first point of an excursion keeps its
-/// surprise; the points after it, which only repeat it, do not, so a ranking of scores (and a
-/// threshold on them) sees one incident once. Above-threshold decisions use the raw score.
+/// The **onset filter** (`suppression` > 0) makes the alarm score (`ScoredSample.alarmScore`),
+/// not the score: a score that does not exceed every score of the previous `suppression`
+/// points is halved there. The first point of an excursion keeps its surprise; the points
+/// after it, which only repeat it, do not, so a threshold on the alarm score (NAB's optimiser)
+/// sees one incident once. The score itself ranks every point by its surprise, and
+/// above-threshold decisions use it.
 /// Which evidence gave a point its surprise: what an operator reads first in an event.
 public enum AnomalyReason: String, Sendable, Equatable {
   /// Still warming up: nothing is scored.
@@ -132,7 +134,7 @@ public struct ErrorScorer: Sendable, Equatable {
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
     slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0
-  ) -> (score: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
+  ) -> (score: Double, onsetScore: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
     let channelLog = channelTails.isEmpty ? 0 : channelTails[0].score(largestChannelError)
@@ -154,10 +156,10 @@ public struct ErrorScorer: Sendable, Equatable {
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1
     let above = raw > alarmScore
-    guard suppression > 0 else { return (raw, above, surprise, reason) }
-    let reported = raw > recentMax ? raw : raw * 0.5
+    guard suppression > 0 else { return (raw, raw, above, surprise, reason) }
+    let onset = raw > recentMax ? raw : raw * 0.5
     pushRecentScore(raw)
-    return (reported, above, surprise, reason)
+    return (raw, onset, above, surprise, reason)
   }
 
   private mutating func pushRecentScore(_ score: Double) {

@@ -3,9 +3,15 @@ public struct ScoredSample: Sendable, Equatable {
   /// Reconstruction error: root mean square over channels, in standard deviations.
   public var error: Double
   /// Anomaly score in [0, 1]: `S / (S + L)`, S = −log10 of the point's probability under the
-  /// stream's fitted error distributions, L = −log10 risk (see `ErrorScorer`); 0 in warm-up;
-  /// halved inside an open episode or its cooldown (the incident was already reported).
+  /// stream's fitted error distributions, L = −log10 risk (see `ErrorScorer`); 0 in warm-up.
+  /// It ranks points by how anomalous each is, repeats of an incident included.
   public var score: Double
+  /// The score as a threshold that wants one detection per incident sees it (NAB's
+  /// corpus-optimised threshold): halved where it does not exceed the last `suppression`
+  /// points' scores (the onset filter), inside an open episode or its cooldown, and in a
+  /// recurring burst, unless the point raises an event. Deduplication lives here and in the
+  /// alarm gate, not in `score`.
+  public var alarmScore = 0.0
   /// The score above which a point is anomalous: ½, where the probability equals `risk`.
   public var threshold: Double
   /// The error above which a point is anomalous, the adaptive threshold in error units.
@@ -311,17 +317,19 @@ public final class StreamDetector {
         // A situation the operator called normal: below the threshold, learned as normal.
         scored.above = false
         scored.score = Swift.min(scored.score, AcceptedPatterns.suppressedScore)
+        scored.onsetScore = Swift.min(scored.onsetScore, AcceptedPatterns.suppressedScore)
         accepted.suppressed &+= 1
       }
       (result.score, result.aboveThreshold, result.reason) = (scored.score, scored.above, scored.reason)
+      result.alarmScore = scored.onsetScore
       // Inside an open episode or the cooldown after its event a point is not a new incident
-      // (unless it escalates): its score is halved, so a ranking of scores sees each incident
-      // once.
+      // (unless it escalates): its alarm score is halved, so a threshold on alarm scores sees
+      // each incident once.
       let coolingDown = gate.isCoolingDown || gate.inEpisode
       result.anomaly = gate.update(above: result.aboveThreshold, surprise: scored.surprise)
       // A repetition of a recurring burst is not a new incident either.
       let recurring = result.aboveThreshold && gate.inRecurringBurst
-      if (coolingDown || recurring) && !result.anomaly { result.score *= 0.5 }
+      if (coolingDown || recurring) && !result.anomaly { result.alarmScore *= 0.5 }
     }
     result.errorThreshold = threshold.alarmError
 

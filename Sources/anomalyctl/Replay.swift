@@ -29,7 +29,10 @@ struct Replay: ParsableCommand {
       elsewhere), `seasonal_surprise` (the same for the block's difference from the blocks \
       one and two periods earlier, in streams with a clear period; 0 elsewhere) and \
       `in_episode` (the episode state: 1 from the row that raised an event until the \
-      episode closes after `alarm_recovery` normal rows; is_anomaly is 1 on its first row only).
+      episode closes after `alarm_recovery` normal rows; is_anomaly is 1 on its first row only) \
+      and `alarm_score` (anomaly_score as a threshold wanting one detection per incident sees \
+      it: halved where it repeats the last 50 rows' scores, inside an episode or its cooldown, \
+      and in a recurring burst; NAB's corpus-optimised threshold is applied to it).
       """)
 
   @Option(name: .long, help: "Input CSV file ('-' for stdin).")
@@ -117,6 +120,7 @@ struct ReplayRunner {
           ","
             + (expected + [
               "error", "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise", "in_episode",
+              "alarm_score",
             ])
             .joined(separator: ","))
       }
@@ -129,7 +133,8 @@ struct ReplayRunner {
         for c in 0..<row.values.count { output.write(",\(row.workspace.expected[c])") }
         output.write(
           ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
-            + "\(result.slowSurprise),\(result.seasonalSurprise),\(row.detector.gate.inEpisode ? 1 : 0)")
+            + "\(result.slowSurprise),\(result.seasonalSurprise),\(row.detector.gate.inEpisode ? 1 : 0),"
+            + "\(result.alarmScore)")
       }
       output.write("\n")
     }

@@ -87,8 +87,16 @@ def test_explain_adds_why_columns_and_changes_nothing_else(tmp_path):
     result, explained = replay(tmp_path, text, "--explain")
     assert result.returncode == 0, result.stderr
     assert explained[0] == plain[0] + ["expected", "error", "error_threshold", "warming_up", "reason", "slow_surprise",
-                                       "seasonal_surprise", "in_episode"]
+                                       "seasonal_surprise", "in_episode", "alarm_score"]
     assert [row[:4] for row in explained] == plain
+    # The alarm score is the score, halved where the point repeats recent scores (the onset
+    # filter) and again inside a reported incident; the score itself is never halved.
+    factors = []
+    for row in explained[1:]:
+        score, alarm = float(row[2]), float(row[-1])
+        factor = next(f for f in (1, 0.5, 0.25) if abs(alarm - score * f) <= 1e-12 * max(1, score))
+        factors.append(factor)
+    assert 1 in factors and 0.5 in factors, set(factors)
     body = explained[1:]
     warm = [row[7] for row in body]
     assert warm[:200] == ["1"] * 200 and set(warm[200:]) == {"0"}
@@ -129,6 +137,6 @@ def test_explain_names_one_expected_column_per_channel(tmp_path):
     assert result.returncode == 0, result.stderr
     assert out[0][3:] == ["anomaly_score", "is_anomaly", "expected_temp", "expected_pressure", "error",
                           "error_threshold", "warming_up", "reason", "slow_surprise", "seasonal_surprise",
-                          "in_episode"]
+                          "in_episode", "alarm_score"]
     last = out[-1]
     assert abs(float(last[5]) - 20) < 10 and abs(float(last[6]) - 1000) < 10

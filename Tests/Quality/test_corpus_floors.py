@@ -23,13 +23,14 @@ def test_generated_corpora_stay_above_their_floors(tmp_path):
         check=True, capture_output=True, timeout=1200,
     )
     corpora = {name: c["anomalyd"] for name, c in json.loads(summary.read_text())["corpora"].items()}
-    # Measured on 2026-12-06 (seed 1, the history attention on): synthetic recall 0.89, AP
-    # 0.175, 3.1 false events per 10k; periodic top-1 17 of 30 (13 without the history
-    # attention); servers event F1 0.62, AP 0.224. The floors leave room for floating-point
-    # differences between builds, not for regressions.
+    # Measured on 2026-12-07 (seed 1, deduplication out of the score): synthetic recall 0.89,
+    # AP 0.458, 3.1 false events per 10k; periodic top-1 17 of 30 (13 without the history
+    # attention), AP 0.230; servers event F1 0.62, AP 0.513. The floors leave room for
+    # floating-point differences between builds, not for regressions.
     assert corpora["synthetic"]["recall"] >= 0.85
-    assert corpora["synthetic"]["ap"] >= 0.16
+    assert corpora["synthetic"]["ap"] >= 0.42
     assert corpora["synthetic"]["false_per_10k"] <= 4
     assert corpora["periodic"]["top1"] >= 15
+    assert corpora["periodic"]["ap"] >= 0.20
     assert corpora["servers"]["event_f1"] >= 0.55
-    assert corpora["servers"]["ap"] >= 0.20
+    assert corpora["servers"]["ap"] >= 0.47

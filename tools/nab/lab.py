@@ -556,7 +556,9 @@ def explain_all(nab: Path, out: Path, settings: list[str] = (), anomalyctl: str 
         return key, {
             "timestamp": [r["timestamp"] for r in rows], "value": value, "expected": expected, "error": error,
             "signed": [(1 if v >= x else -1) * e for v, x, e in zip(value, expected, error)],
-            "score": [float(r["anomaly_score"]) for r in rows],
+            # What NAB's optimiser is given: the alarm score (the onset filter and the episode
+            # halving applied), which the replica below reproduces.
+            "score": [float(r["alarm_score"]) for r in rows],
             "slow": [float(r.get("slow_surprise") or 0) for r in rows],
             "seasonal": [float(r.get("seasonal_surprise") or 0) for r in rows],
         }

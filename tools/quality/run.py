@@ -57,8 +57,10 @@ NAB_PROFILES = {"standard": scorer.Profile(1.0, 0.11, 1.0), "reward_low_FP_rate"
 class Output:
     """What a detector said about every row of one series."""
 
-    def __init__(self, scores: np.ndarray, events: np.ndarray, state: np.ndarray):
+    def __init__(self, scores: np.ndarray, events: np.ndarray, state: np.ndarray, alarm: np.ndarray | None = None):
         self.scores, self.events, self.state = scores, events, state
+        # What a threshold wanting one detection per incident is given (NAB's optimiser).
+        self.alarm = scores if alarm is None else alarm
 
 
 def replay(anomalyctl: str, s: Series, directory: Path, extra: list[str]) -> Output:
@@ -72,7 +74,8 @@ def replay(anomalyctl: str, s: Series, directory: Path, extra: list[str]) -> Out
     events = np.array([int(r["is_anomaly"]) for r in rows])
     # The episode state, where the replay has it; else the events themselves.
     state = np.array([int(r["in_episode"]) for r in rows]) if rows and "in_episode" in rows[0] else events
-    return Output(scores, events, state)
+    alarm = np.array([float(r["alarm_score"]) for r in rows]) if rows and "alarm_score" in rows[0] else scores
+    return Output(scores, events, state, alarm)
 
 
 def baseline(s: Series) -> Output:
@@ -95,7 +98,7 @@ def common(series: list[Series], outputs: list[Output]) -> dict:
 
 def own_metric(corpus: str, series: list[Series], outputs: list[Output]) -> dict:
     if corpus == "nab":
-        files = [scorer.prepare_file(s.name, s.timestamps, list(o.scores), s.nab_windows) for s, o in zip(series, outputs)]
+        files = [scorer.prepare_file(s.name, s.timestamps, list(o.alarm), s.nab_windows) for s, o in zip(series, outputs)]
         alarms = [scorer.prepare_file(s.name, s.timestamps, [float(e) for e in o.events], s.nab_windows)
                   for s, o in zip(series, outputs)]
         windows = sum(f.window_count for f in files)
