@@ -121,7 +121,10 @@ extension Daemon {
     {
       Exposition.number($0.score)
     }
-    out.perStream("stream_in_episode", "gauge", "1 while the stream is anomalous (an episode is open).", shown) {
+    out.perStream(
+      "stream_in_episode", "gauge",
+      "1 while the stream is anomalous: from an event until its readings are back at their level.", shown
+    ) {
       $0.inEpisode ? "1" : "0"
     }
     out.perStream("stream_warming_up", "gauge", "1 while the stream is still learning before it may alarm.", shown) {

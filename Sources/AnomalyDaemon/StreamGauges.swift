@@ -13,7 +13,7 @@ struct StreamGauges: Sendable {
   init(_ stream: StreamState) {
     id = stream.id
     score = stream.lastScore
-    inEpisode = stream.detector.gate.inEpisode
+    inEpisode = stream.detector.isAnomalousNow
     warmingUp = stream.detector.isWarmingUp
     errorThreshold = stream.detector.threshold.alarmError
     samples = stream.samples

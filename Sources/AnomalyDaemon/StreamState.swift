@@ -70,7 +70,7 @@ final class StreamState {
       checksCrossChannel: detector.checksCrossChannel,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
-      warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp, inEpisode: detector.gate.inEpisode,
+      warmup: detector.configuration.warmup, warmingUp: detector.isWarmingUp, inEpisode: detector.isAnomalousNow,
       threshold: detector.threshold.alarmScore, errorThreshold: detector.threshold.alarmError,
       recentScores: recentScoresInOrder, lastMoments: lastMoments, lastErrorChannels: lastErrorChannels,
       feedbackPatterns: detector.accepted.patterns.count, feedbackSuppressed: detector.accepted.suppressed,
@@ -106,8 +106,7 @@ struct StreamSummary: Sendable {
   /// (the automatic warm-up follows its model's size), kept across restarts.
   var warmup: Int
   var warmingUp: Bool
-  /// The stream is anomalous now: an event opened an episode that has not yet seen
-  /// `alarm_recovery` normal readings in a row.
+  /// The stream is anomalous now (`StreamDetector.isAnomalousNow`).
   var inEpisode: Bool
   var threshold: Double
   var errorThreshold: Double

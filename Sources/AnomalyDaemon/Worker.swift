@@ -218,7 +218,7 @@ final class Worker {
               stream: stream.id, reason: result.reason.rawValue, startsAtMs: entry.timestampMs, values: Array(values),
               expected: workspace.expected, score: result.score, error: result.error,
               errorThreshold: result.errorThreshold, moments: moments)))
-      } else if stream.alertOpen && !stream.detector.gate.inEpisode {
+      } else if stream.alertOpen && !stream.detector.isAnomalousNow {
         closeAlert(stream)
       }
     }
@@ -283,7 +283,7 @@ final class Worker {
     let reach = result.errorThreshold * Double(detector.channels).squareRoot()
     var flags: UInt8 = 0
     if result.anomaly { flags |= StreamHistory.anomalyFlag }
-    if detector.gate.inEpisode { flags |= StreamHistory.episodeFlag }
+    if detector.isAnomalousNow { flags |= StreamHistory.episodeFlag }
     if result.warmingUp { flags |= StreamHistory.warmupFlag }
     stream.history?.append(
       timestampMs: timestampMs, values: values, expected: workspace.expected,

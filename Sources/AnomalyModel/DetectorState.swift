@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (10; 9, without the situations marked normal by feedback, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
+///     u16     format version (10; 9, without the situations marked normal by feedback and the episode state, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -13,7 +13,7 @@
 ///             follows, that check, the recent fraction of points above the threshold, and
 ///             whether the read-out refit follows, then the refit, then whether the history
 ///             attention follows, and the history attention, then the situations marked
-///             normal (`AcceptedPatterns`)
+///             normal (`AcceptedPatterns`) and the episode state (`EpisodeState`)
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
@@ -44,6 +44,7 @@ extension StreamDetector {
     payload.write(history != nil)
     history?.encode(into: &payload)
     accepted.encode(into: &payload)
+    episode.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -107,6 +108,7 @@ extension StreamDetector {
     if version >= 10 {
       let length = detector.history.map { $0.match * channels } ?? 0
       try detector.accepted.decode(from: &r, patternLength: length)
+      try detector.episode.decode(from: &r, channels: channels)
     }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector

@@ -177,6 +177,13 @@ public final class StreamDetector {
   var readout: RecursiveReadout?
   /// Attention over the last `history_length` readings' subsequences (nil when off).
   var history: HistoryAttention?
+  /// Whether the stream is anomalous now (`EpisodeState`): longer than the gate's episode for
+  /// a fault that lasts.
+  var episode = EpisodeState()
+  /// The stream is anomalous now: from an event until its readings are back near their level
+  /// before it (the episode state of replay's `in_episode`, the Prometheus gauge and the
+  /// Alertmanager's alert). The alarm gate still raises one event per incident.
+  public var isAnomalousNow: Bool { episode.isOpen }
   /// Situations the operator marked as false alarms (`acceptAsNormal`).
   public internal(set) var accepted = AcceptedPatterns()
   /// Whether this stream has the cross-channel check (`cross_channel_limit`).
@@ -244,6 +251,7 @@ public final class StreamDetector {
     history = StreamDetector.makeHistory(configuration, channels: channels)
     readout = StreamDetector.makeReadout(configuration, model: model)
     accepted = AcceptedPatterns()
+    episode = EpisodeState()
     samples = 0
     recentAboveFraction = 0
   }
@@ -352,6 +360,12 @@ public final class StreamDetector {
       crossChannel?.learn(
         input.baseAddress!, residuals: workspace.crossResiduals, learningRate: Float(config.learningRate * weight),
         maxGradientNorm: Float(config.maxGradientNorm))
+    }
+    if result.anomaly {
+      episode.start(values: values, mean: normaliser.mean, scale: (0..<channels).map(normaliser.scale))
+    } else {
+      episode.update(
+        values, gateOpen: gate.inEpisode, recovery: config.alarmRecovery, maximumAge: config.thresholdWindow)
     }
     normaliser.update(values, weight: weight)
     ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)

@@ -111,7 +111,7 @@ extension PlotSeries {
       let result = row.result
       s.x.append(Double(s.count))
       s.score.append(result.score)
-      s.inEpisode.append(row.detector.gate.inEpisode)
+      s.inEpisode.append(row.detector.isAnomalousNow)
       s.anomaly.append(result.anomaly)
       s.warmingUp.append(result.warmingUp)
       let reach = result.errorThreshold * Double(row.values.count).squareRoot()

@@ -28,8 +28,10 @@ struct Replay: ParsableCommand {
       surprise, −log10 of its block's probability, at a reading that completes a block; 0 \
       elsewhere), `seasonal_surprise` (the same for the block's difference from the blocks \
       one and two periods earlier, in streams with a clear period; 0 elsewhere) and \
-      `in_episode` (the episode state: 1 from the row that raised an event until the \
-      episode closes after `alarm_recovery` normal rows; is_anomaly is 1 on its first row only) \
+      `in_episode` (the episode state, the stream is anomalous now: 1 from the row that raised \
+      an event until the readings are back within 2 pre-event standard deviations of their \
+      pre-event level, averaged over `alarm_recovery` rows, at most `threshold_window` rows; \
+      is_anomaly is 1 on its first row only) \
       and `alarm_score` (anomaly_score as a threshold wanting one detection per incident sees \
       it: halved where it repeats the last 50 rows' scores, inside an episode or its cooldown, \
       and in a recurring burst; NAB's corpus-optimised threshold is applied to it).
@@ -133,7 +135,7 @@ struct ReplayRunner {
         for c in 0..<row.values.count { output.write(",\(row.workspace.expected[c])") }
         output.write(
           ",\(result.error),\(result.errorThreshold),\(result.warmingUp ? 1 : 0),\(result.reason.rawValue),"
-            + "\(result.slowSurprise),\(result.seasonalSurprise),\(row.detector.gate.inEpisode ? 1 : 0),"
+            + "\(result.slowSurprise),\(result.seasonalSurprise),\(row.detector.isAnomalousNow ? 1 : 0),"
             + "\(result.alarmScore)")
       }
       output.write("\n")

@@ -139,9 +139,10 @@ final class StateTests: XCTestCase {
     var retiredTail = StateWriter()
     tail.encode(into: &retiredTail)
     let blob = original.encodeState()
-    // Version 10 appended the situations marked normal: 12 bytes when there are none.
+    // Version 10 appended the situations marked normal and the episode state: 33 bytes with none
+    // marked and no episode open.
     XCTAssertTrue(original.accepted.isEmpty)
-    let payload = Array(blob[10..<(blob.count - 4 - 12)]) + retiredTail.bytes
+    let payload = Array(blob[10..<(blob.count - 4 - 33)]) + retiredTail.bytes
     let restored = try StreamDetector.decodeState(withHeader(payload, version: 8))
     XCTAssertEqual(restored.encodeState(), blob)
     assertContinueIdentically(original, restored, on: series[1000...])
@@ -190,9 +191,10 @@ final class StateTests: XCTestCase {
   /// the configuration's double before those and the gate's event surprise.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
     let blob = detector.encodeState()
-    // Version 10 appended the situations marked normal (12 bytes when there are none).
+    // Version 10 appended the situations marked normal and the episode state (33 bytes with none
+    // marked and no episode open).
     precondition(detector.accepted.isEmpty, "older formats have no situations marked normal")
-    var payload = Array(blob[10..<(blob.count - 4 - 12)])
+    var payload = Array(blob[10..<(blob.count - 4 - 33)])
     func length(_ encode: (inout StateWriter) -> Void) -> Int {
       var w = StateWriter()
       encode(&w)
