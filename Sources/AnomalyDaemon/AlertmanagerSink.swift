@@ -41,7 +41,7 @@ final class AlertmanagerSink {
     self.counters = counters
     self.resendInterval = resendInterval
     self.logger = logger
-    instance = ProcessInfo.processInfo.hostName
+    instance = Self.hostName()
   }
 
   func run(beat: () -> Void, shouldStop: () -> Bool) {
@@ -132,4 +132,11 @@ final class AlertmanagerSink {
   }
 
   private func now() -> Double { ProcessInfo.processInfo.systemUptime }
+
+  /// The host's name as `gethostname` has it: no resolver lookup, which could block the start.
+  static func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
 }

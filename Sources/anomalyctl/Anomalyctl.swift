@@ -16,6 +16,9 @@ struct Anomalyctl: ParsableCommand {
         anomalyctl info ingest
         anomalyctl streams --json
         anomalyctl --json stream boiler.temp
+        anomalyctl plot boiler.temp -o boiler.svg
+        anomalyctl top
+        anomalyctl feedback boiler.temp --false-alarm
       """,
     subcommands: [
       Info.self, Streams.self, StreamDetail.self, History.self, Plot.self, Top.self, Feedback.self, Reset.self,

@@ -71,7 +71,8 @@ struct Streams: ParsableCommand {
 
 struct StreamDetail: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "stream", abstract: "Show one stream in detail, with its recent scores.")
+    commandName: "stream",
+    abstract: "Show one stream in detail: recent scores, episode state, what its last event drew on.")
   @Argument(help: "The stream id (the ZeroMQ topic).") var id: String
   @OptionGroup var options: ControlOptions
   func run() throws { try options.run(.stream(id: id)) }

@@ -68,19 +68,7 @@ struct Plot: ParsableCommand {
   }
 
   private func replayed(_ path: String) throws -> PlotSeries {
-    let settings: DaemonConfiguration
-    do {
-      let contents = try config.map { file -> String in
-        guard let text = readWholeFile(file) else {
-          throw ConfigError(key: "", value: "", reason: "cannot read config file", source: file)
-        }
-        return text
-      }
-      settings = try ConfigLoader.load(fileContents: contents, fileName: config ?? "", overrides: overrides)
-    } catch {
-      printError("anomalyctl plot: invalid configuration: \(error)")
-      throw ExitCode(78)
-    }
+    let settings = try offlineConfiguration(file: config, overrides: overrides, command: "plot")
     let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       printError("anomalyctl plot: cannot open \(path): \(String(cString: strerror(errno)))")

@@ -55,19 +55,7 @@ struct Replay: ParsableCommand {
   var explain = false
 
   func run() throws {
-    let settings: DaemonConfiguration
-    do {
-      let contents = try config.map { path -> String in
-        guard let text = readWholeFile(path) else {
-          throw ConfigError(key: "", value: "", reason: "cannot read config file", source: path)
-        }
-        return text
-      }
-      settings = try ConfigLoader.load(fileContents: contents, fileName: config ?? "", overrides: overrides)
-    } catch {
-      printError("anomalyctl replay: invalid configuration: \(error)")
-      throw ExitCode(78)
-    }
+    let settings = try offlineConfiguration(file: config, overrides: overrides, command: "replay")
     let inputFD = input == "-" ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC)
     guard inputFD >= 0 else {
       printError("anomalyctl replay: cannot open \(input): \(String(cString: strerror(errno)))")
@@ -187,6 +175,23 @@ extension Substring {
     while let first = s.first, set.contains(first) { s.removeFirst() }
     while let last = s.last, set.contains(last) { s.removeLast() }
     return s
+  }
+}
+
+/// The configuration an offline command (`replay`, `plot --input`) scores with: built-in
+/// defaults, then `file`, then `overrides`; exits with status 78 (EX_CONFIG) when invalid.
+func offlineConfiguration(file: String?, overrides: [String], command: String) throws -> DaemonConfiguration {
+  do {
+    let contents = try file.map { path -> String in
+      guard let text = readWholeFile(path) else {
+        throw ConfigError(key: "", value: "", reason: "cannot read config file", source: path)
+      }
+      return text
+    }
+    return try ConfigLoader.load(fileContents: contents, fileName: file ?? "", overrides: overrides)
+  } catch {
+    printError("anomalyctl \(command): invalid configuration: \(error)")
+    throw ExitCode(78)
   }
 }
 

@@ -3,11 +3,10 @@ event, resolved when the episode closes, retried while the Alertmanager is away,
 the way of scoring."""
 
 import math
-import time
 
-import zmq
 
-from conftest import Daemon, free_port, wait_for_subscriber
+from conftest import Daemon, free_port
+from test_daemon import publisher  # an XPUB that blocks at its high-water mark, once subscribed
 from real_servers import Alertmanager, Server
 
 SPIKE = 500
@@ -16,15 +15,6 @@ SPIKE = 500
 def reading(i: int) -> str:
     value = 20 + 10 * math.sin(2 * math.pi * i / 50) + (40 if i == SPIKE else 0)
     return f"{value:.4f}"
-
-
-def publisher(ctx, daemon):
-    pub = ctx.socket(zmq.XPUB)
-    pub.setsockopt(zmq.LINGER, 5000)
-    pub.setsockopt(zmq.XPUB_NODROP, 1)
-    pub.connect(daemon.ingest)
-    wait_for_subscriber(pub)
-    return pub
 
 
 def send(pub, stream: bytes, indices):

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import BIN, REPO
+from conftest import BIN
 from test_daemon import publisher, receive_events, subscribe
 
 PERIOD = 40

@@ -9,23 +9,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-import zmq
 
-from conftest import REPO, Daemon, free_port, wait_for_subscriber
+from conftest import REPO, Daemon, free_port
+from test_daemon import publisher  # an XPUB that blocks at its high-water mark, once subscribed
 from real_servers import Prometheus, server_binary
 
 RULES = REPO / "config" / "prometheus-rules.yml"
 READINGS = 600
-
-
-def publisher(ctx, daemon):
-    """An XPUB that blocks instead of dropping at its high-water mark, once subscribed."""
-    pub = ctx.socket(zmq.XPUB)
-    pub.setsockopt(zmq.LINGER, 5000)
-    pub.setsockopt(zmq.XPUB_NODROP, 1)
-    pub.connect(daemon.ingest)
-    wait_for_subscriber(pub)
-    return pub
 
 
 def sine(i: int) -> float:
