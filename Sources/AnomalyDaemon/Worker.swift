@@ -212,12 +212,15 @@ final class Worker {
     }
     if let alerts {
       if result.anomaly {
-        stream.alertOpen = alerts.trySend(
+        // A start dropped on a full queue leaves an alert still firing from before open, so
+        // that its end is still sent.
+        let queued = alerts.trySend(
           .fire(
             EpisodeAlert(
               stream: stream.id, reason: result.reason.rawValue, startsAtMs: entry.timestampMs, values: Array(values),
               expected: workspace.expected, score: result.score, error: result.error,
               errorThreshold: result.errorThreshold, moments: moments)))
+        stream.alertOpen = queued || stream.alertOpen
       } else if stream.alertOpen && !stream.detector.isAnomalousNow {
         closeAlert(stream)
       }
