@@ -88,6 +88,16 @@ extension Daemon {
     out.single(
       "control_clients_timed_out_total", "counter", "Control connections dropped after 2 s unfinished.",
       controlCounters.timedOut.value)
+    out.single(
+      "control_requests_oversized_total", "counter", "Control requests longer than 4 MiB.",
+      controlCounters.oversized.value)
+    let lastCheckpoint = persistence.lastCheckpointMs.load(ordering: .relaxed)
+    if lastCheckpoint != 0 {
+      // Alert on this one too: no checkpoint for a long time means learning at risk.
+      out.family(
+        "last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint was committed (Unix time).",
+        [("", Exposition.number(Double(lastCheckpoint) / 1000))])
+    }
     out.family(
       "uptime_seconds", "gauge", "Seconds since the daemon started.",
       [("", String(format: "%.0f", Date().timeIntervalSince(startTime)))])
