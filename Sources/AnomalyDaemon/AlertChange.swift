@@ -3,25 +3,11 @@ import Wire
 
 /// An episode's start or end, handed by a worker to the Alertmanager sink.
 enum AlertChange: Sendable {
-  /// The event that opened an episode.
-  case fire(EpisodeAlert)
+  /// The event that opened an episode: its stream and reason are the alert's identity, its
+  /// figures the annotations.
+  case fire(ScoreEvent)
   /// The episode closed (or the stream was reset or evicted while in one).
   case resolve(stream: String)
-}
-
-/// What an alert says about an episode: its identity (stream, and the reason of the event
-/// that opened it) and the event's figures, for the annotations.
-struct EpisodeAlert: Sendable {
-  var stream: String
-  var reason: String
-  var startsAtMs: Int64
-  var values: [Double]
-  var expected: [Double]
-  var score: Double
-  var error: Double
-  var errorThreshold: Double
-  /// The past readings the reconstruction drew on (`ScoreEvent.moments`).
-  var moments: [ScoreEvent.Moment] = []
 }
 
 /// A worker's end of the sink's queue. A start is dropped (and counted) when the queue is

@@ -23,10 +23,10 @@ final class AlertmanagerSink {
   private let instance: String
   private let logger: Logger
   /// Firing alerts, by stream: what each re-send repeats.
-  private var firing: [String: EpisodeAlert] = [:]
+  private var firing: [String: ScoreEvent] = [:]
   /// Alerts to send at the next attempt, by stream: the latest state of each (nil endsAt:
   /// firing). Keyed by stream, so its size is bounded by the number of streams.
-  private var unsent: [String: (alert: EpisodeAlert, resolvedAtMs: Int64?)] = [:]
+  private var unsent: [String: (alert: ScoreEvent, resolvedAtMs: Int64?)] = [:]
   private var nextAttempt = 0.0
   private var backoff = 1.0
   private var nextResend = 0.0
@@ -95,11 +95,11 @@ final class AlertmanagerSink {
   }
 
   /// One postable alert of Alertmanager's API v2. Annotations are strings there.
-  private func json(_ alert: EpisodeAlert, resolvedAtMs: Int64?) -> String {
+  private func json(_ alert: ScoreEvent, resolvedAtMs: Int64?) -> String {
     let wallMs = Int64(Date().timeIntervalSince1970 * 1000)
     let endsAtMs = resolvedAtMs ?? wallMs + Int64(3 * resendInterval * 1000)
     // A reading stamped by a publisher ahead of this clock must not start after it ends.
-    let startsAtMs = min(alert.startsAtMs, endsAtMs - 1, wallMs)
+    let startsAtMs = min(alert.timestampMs, endsAtMs - 1, wallMs)
     let numbers = { (values: [Double]) in "[" + values.map { Self.number($0) }.joined(separator: ", ") + "]" }
     let summary =
       "\(alert.stream): \(numbers(alert.values)) where \(numbers(alert.expected)) was expected "

@@ -210,21 +210,7 @@ final class Worker {
         if stream.recentEvents.count > StreamState.recentEventCount { stream.recentEvents.removeFirst() }
       }
     }
-    if let alerts {
-      if result.anomaly {
-        // A start dropped on a full queue leaves an alert still firing from before open, so
-        // that its end is still sent.
-        let queued = alerts.trySend(
-          .fire(
-            EpisodeAlert(
-              stream: stream.id, reason: result.reason.rawValue, startsAtMs: entry.timestampMs, values: Array(values),
-              expected: workspace.expected, score: result.score, error: result.error,
-              errorThreshold: result.errorThreshold, moments: moments)))
-        stream.alertOpen = queued || stream.alertOpen
-      } else if stream.alertOpen && !stream.detector.isAnomalousNow {
-        closeAlert(stream)
-      }
-    }
+    if !result.anomaly, !stream.detector.isAnomalousNow { closeAlert(stream) }
     guard result.anomaly || current.publishMode == .all else { return }
     var event = ScoreEvent(
       stream: stream.id, timestampMs: entry.timestampMs, values: Array(values),
@@ -232,6 +218,11 @@ final class Worker {
       errorThreshold: result.errorThreshold, score: result.score, threshold: result.threshold,
       anomaly: result.anomaly, reason: result.reason.rawValue, sequence: stream.nextSequence)
     (event.moments, event.errorChannels) = (moments, errorChannels)
+    if result.anomaly, let alerts {
+      // A start dropped on a full queue leaves an alert still firing from before open, so
+      // that its end is still sent.
+      stream.alertOpen = alerts.trySend(.fire(event)) || stream.alertOpen
+    }
     stream.nextSequence &+= 1
     pending.append(OutgoingEvent(topic: Array(stream.id.utf8), body: event.encodeBody(), sequence: event.sequenceFrame))
   }

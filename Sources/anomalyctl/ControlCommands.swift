@@ -37,6 +37,13 @@ struct ControlOptions: ParsableArguments {
     return reply.body
   }
 
+  /// Sends `command` asking for JSON whatever `--json` says, for commands that read the reply.
+  func sendJSON(_ command: ControlCommand) throws -> String {
+    var options = self
+    options.json = true
+    return try options.send(command)
+  }
+
   /// The daemon's default, or the systemd location if only that one exists.
   func defaultSocketPath() -> String {
     let environment = ControlPaths.processEnvironment

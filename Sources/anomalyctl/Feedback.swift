@@ -1,6 +1,6 @@
 import ArgumentParser
 import ControlProtocol
-import Foundation
+import Wire
 
 /// `anomalyctl feedback`: tell the daemon an event was a false alarm, so that the same
 /// situation does not alarm again.
@@ -55,12 +55,9 @@ struct Feedback: ParsableCommand {
     try options.run(.feedback(id: id, verdict: verdict))
   }
 
+  /// ms since 1970, or a date as the wire formats take it (RFC 3339; `Timestamp.parseDate`).
   static func milliseconds(_ text: String) -> Int64? {
     if let ms = Int64(text) { return ms }
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    formatter.formatOptions = [.withInternetDateTime]
-    return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+    return Array(text.utf8).withUnsafeBytes { Timestamp.parseDate($0) }
   }
 }

@@ -54,9 +54,7 @@ struct Plot: ParsableCommand {
   }
 
   private func live(_ id: String) throws -> PlotSeries {
-    var json = options
-    json.json = true
-    let body = try json.send(.history(id: id))
+    let body = try options.sendJSON(.history(id: id))
     do {
       let decoder = JSONDecoder()
       decoder.keyDecodingStrategy = .convertFromSnakeCase

@@ -28,11 +28,9 @@ struct Top: ParsableCommand {
   }
 
   func run() throws {
-    var json = options
-    json.json = true
     let terminal = OutputBuffer(fileDescriptor: STDOUT_FILENO)
     while true {
-      let screen = try render(json)
+      let screen = try render()
       // Home and clear, then the screen: a terminal shows it without flicker.
       terminal.write(once ? screen : "\u{1B}[H\u{1B}[2J" + screen)
       guard terminal.flush() else { throw ExitCode(1) }
@@ -62,8 +60,8 @@ struct Top: ParsableCommand {
     return decoder
   }
 
-  private func render(_ json: ControlOptions) throws -> String {
-    let rows = try Self.decoder.decode([Row].self, from: Data(json.send(.streams).utf8))
+  private func render() throws -> String {
+    let rows = try Self.decoder.decode([Row].self, from: Data(options.sendJSON(.streams).utf8))
     let ranked = rows.sorted { ($0.score ?? 0, $1.stream) > ($1.score ?? 0, $0.stream) }.prefix(count)
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     let episodes = rows.filter(\.inEpisode).count
@@ -71,7 +69,7 @@ struct Top: ParsableCommand {
     let width = max(12, min(40, ranked.map(\.stream.count).max() ?? 12))
     out += "  " + pad("STREAM", width) + "  SCORE  RECENT SCORES (½ = alarm level)     SAMPLES  EVENTS  SEEN\n"
     for row in ranked {
-      let detail = try? Self.decoder.decode(Detail.self, from: Data(json.send(.stream(id: row.stream)).utf8))
+      let detail = try? Self.decoder.decode(Detail.self, from: Data(options.sendJSON(.stream(id: row.stream)).utf8))
       let spark = Self.sparkline(detail?.stream.recentScores.map { $0 ?? 0 } ?? [])
       let mark = row.inEpisode ? "●" : (row.warmingUp ? "·" : " ")
       let score = row.score.map { String(format: "%5.3f", $0) } ?? "    -"
