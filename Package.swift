@@ -26,6 +26,8 @@ let package = Package(
     .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     // The HTTP server of the Prometheus scrape endpoint (server.metrics_listen).
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    // The PostgreSQL client of cluster mode (cluster.postgres_url): shared state and leases.
+    .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
   ],
   targets: [
     // The system libzmq (Debian: libzmq3-dev). Not through pkg-config: libzmq.pc brings krb5
@@ -38,6 +40,17 @@ let package = Package(
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     // Checkpoints of learned per-stream state in one SQLite database.
     .target(name: "StateStore", dependencies: ["CSQLite"]),
+    // Cluster mode: checkpoints, membership and partition leases in one PostgreSQL database.
+    .target(
+      name: "ClusterStore",
+      dependencies: [
+        "StateStore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     // The numeric model and per-stream detection pipeline. No I/O, no Foundation.
     .target(name: "AnomalyModel", swiftSettings: modelSettings),
     // Decoders for incoming samples and the encoder for score events. Pure functions, fuzzable.
@@ -53,7 +66,7 @@ let package = Package(
     .target(
       name: "AnomalyDaemon",
       dependencies: [
-        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig", "StateStore",
+        "AnomalyModel", "Wire", "ZeroMQ", "ControlProtocol", "DaemonConfig", "StateStore", "ClusterStore",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
@@ -87,6 +100,10 @@ let package = Package(
     .testTarget(name: "AnomalyModelTests", dependencies: ["AnomalyModel", "TestSupport"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
     .testTarget(name: "StateStoreTests", dependencies: ["StateStore"]),
+    .testTarget(
+      name: "ClusterStoreTests",
+      dependencies: ["ClusterStore", "StateStore", .product(name: "Logging", package: "swift-log")]
+    ),
     .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol", "TestSupport"]),
     .testTarget(name: "DaemonConfigTests", dependencies: ["DaemonConfig", "AnomalyModel", "TestSupport"]),
   ]

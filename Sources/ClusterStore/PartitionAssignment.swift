@@ -1,0 +1,51 @@
+/// Which live member owns which partition: rendezvous (highest-random-weight) hashing.
+///
+/// Every member computes the same answer from the same list of live members, with no
+/// coordination beyond that list. A member that joins wins about 1/N of the partitions, taken
+/// from every other member alike, and nothing else moves; a member that leaves gives up only
+/// its own, spread over the rest. (Consistent hashing on a ring gives the same with virtual
+/// nodes to even out the shares; rendezvous needs none, and N × partitions weights per change
+/// of membership are cheap at a few members and a thousand partitions.)
+public enum PartitionAssignment {
+  /// The member that should own `partition`; nil when there are no members.
+  public static func owner(of partition: Int, among members: [String]) -> String? {
+    var best: (weight: UInt64, name: String)?
+    for name in members {
+      let w = weight(memberHash(name), partition)
+      // Ties (vanishingly rare) go to the smaller name, so every member agrees.
+      if best == nil || w > best!.weight || (w == best!.weight && name < best!.name) { best = (w, name) }
+    }
+    return best?.name
+  }
+
+  /// The partitions `member` should own, ascending.
+  public static func partitions(of member: String, among members: [String], count: Int) -> [Int] {
+    let hashes = members.map { ($0, memberHash($0)) }
+    return (0..<count).filter { partition in
+      var best: (weight: UInt64, name: String)?
+      for (name, hash) in hashes {
+        let w = weight(hash, partition)
+        if best == nil || w > best!.weight || (w == best!.weight && name < best!.name) { best = (w, name) }
+      }
+      return best?.name == member
+    }
+  }
+
+  /// FNV-1a of the member's name.
+  static func memberHash(_ name: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in name.utf8 {
+      hash ^= UInt64(b)
+      hash &*= 0x100_0000_01b3
+    }
+    return hash
+  }
+
+  /// The SplitMix64 finaliser of the pair: a well-mixed weight per (member, partition).
+  static func weight(_ memberHash: UInt64, _ partition: Int) -> UInt64 {
+    var z = memberHash ^ (UInt64(partition) &* 0x9E37_79B9_7F4A_7C15)
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
