@@ -9,26 +9,25 @@
 public enum PartitionAssignment {
   /// The member that should own `partition`; nil when there are no members.
   public static func owner(of partition: Int, among members: [String]) -> String? {
-    var best: (weight: UInt64, name: String)?
-    for name in members {
-      let w = weight(memberHash(name), partition)
-      // Ties (vanishingly rare) go to the smaller name, so every member agrees.
-      if best == nil || w > best!.weight || (w == best!.weight && name < best!.name) { best = (w, name) }
-    }
-    return best?.name
+    winner(of: partition, among: members.map { ($0, memberHash($0)) })
   }
 
   /// The partitions `member` should own, ascending.
   public static func partitions(of member: String, among members: [String], count: Int) -> [Int] {
-    let hashes = members.map { ($0, memberHash($0)) }
-    return (0..<count).filter { partition in
-      var best: (weight: UInt64, name: String)?
-      for (name, hash) in hashes {
-        let w = weight(hash, partition)
-        if best == nil || w > best!.weight || (w == best!.weight && name < best!.name) { best = (w, name) }
-      }
-      return best?.name == member
+    let hashed = members.map { ($0, memberHash($0)) }
+    return (0..<count).filter { winner(of: $0, among: hashed) == member }
+  }
+
+  /// The highest weight wins; ties (vanishingly rare) go to the smaller name, so every member
+  /// agrees.
+  private static func winner(of partition: Int, among members: [(name: String, hash: UInt64)]) -> String? {
+    var best: (weight: UInt64, name: String)?
+    for (name, hash) in members {
+      let w = weight(hash, partition)
+      if let current = best, w < current.weight || (w == current.weight && name >= current.name) { continue }
+      best = (w, name)
     }
+    return best?.name
   }
 
   /// FNV-1a of the member's name.
