@@ -54,27 +54,37 @@ final class TestPostgres {
     return nil
   }
 
+  /// Runs a command to its end with `posix_spawn` and `waitpid`. Not Foundation's `Process`:
+  /// its exit detection hangs when the command leaves a daemon behind (`pg_ctl start` leaves the
+  /// server), since the daemon inherits what `Process` waits on. Output goes to a file.
   private static func run(_ arguments: [String], as prefix: [String]) throws {
-    let process = Process()
     let command = prefix + arguments
-    process.executableURL = URL(fileURLWithPath: command[0])
-    process.arguments = Array(command.dropFirst())
-    // A file, not a pipe: the server that `pg_ctl start` leaves running inherits the descriptor,
-    // and a pipe would never reach its end.
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("pg-run-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: log) }
-    let handle = try FileHandle(forWritingTo: log)
-    defer { try? handle.close() }
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-    guard process.terminationStatus == 0 else {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("pg-run-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: log) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, command[0], &actions, nil, &argv, environ)
+    guard spawned == 0 else {
       throw NSError(
-        domain: "TestPostgres", code: Int(process.terminationStatus),
-        userInfo: [NSLocalizedDescriptionKey: "\(command.joined(separator: " ")) failed: \(text)"])
+        domain: "TestPostgres", code: Int(spawned),
+        userInfo: [NSLocalizedDescriptionKey: "cannot start \(command[0]): \(String(cString: strerror(spawned)))"])
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    // WIFEXITED and WEXITSTATUS are macros Swift does not import: exited when the low 7 bits
+    // are 0, with the code in the next 8.
+    guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+      throw NSError(
+        domain: "TestPostgres", code: Int(status),
+        userInfo: [NSLocalizedDescriptionKey: "\(command.joined(separator: " ")) failed (status \(status)): \(text)"])
     }
   }
 

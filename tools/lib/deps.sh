@@ -13,11 +13,14 @@ ensure_system_packages() {
 # Debian's Prometheus (promtool comes with it) and Alertmanager. Installed only, never started
 # as services.
 ensure_test_servers() {
+  # PostgreSQL: the cluster store's tests start their own server from these binaries on a
+  # free loopback port (Tests/ClusterStoreTests/TestPostgres.swift); the package's own
+  # service is not used.
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null ||
-    ! command -v prometheus-alertmanager >/dev/null; then
+    ! command -v prometheus-alertmanager >/dev/null || ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      prometheus prometheus-alertmanager >/dev/null
+      prometheus prometheus-alertmanager postgresql >/dev/null
   fi
 }
 
