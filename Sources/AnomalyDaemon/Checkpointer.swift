@@ -15,28 +15,17 @@ final class PersistenceCounters: Sendable {
   /// of many streams shows here while it runs.
   let writing = Atomic<Int>(0)
   let lastError = Mutex("")
+  /// Cluster mode: changes refused because this instance no longer held their partition's
+  /// lease (or held it under a later epoch) when they were written.
+  let fenced = Atomic<UInt64>(0)
 }
 
-/// A change to the saved state of one stream.
-enum CheckpointChange: Sendable {
-  case save(CheckpointStore.Row)
-  /// The stream was evicted: its saved state must not come back at the next start.
-  case delete(String)
-
-  var id: String {
-    switch self {
-    case .save(let row): row.id
-    case .delete(let id): id
-    }
-  }
-}
-
-/// The checkpoint thread: owns the SQLite connection and writes the rows workers hand it,
-/// one transaction per batch. A failed write (read-only or full disk) is logged, counted and
+/// The checkpoint thread: owns the store's connection (SQLite, or PostgreSQL in cluster mode)
+/// and writes the rows workers hand it, one transaction per batch. A failed write (read-only or full disk) is logged, counted and
 /// kept: the rows are retried with the next batch, newer state replacing older, while scoring
 /// goes on undisturbed.
 final class Checkpointer {
-  private let store: CheckpointStore
+  private let store: any CheckpointBackend
   private let queue: BlockingQueue<[CheckpointChange]>
   private let counters: PersistenceCounters
   private let logger: Logger
@@ -44,7 +33,8 @@ final class Checkpointer {
   private var pending: [String: CheckpointChange] = [:]
 
   init(
-    store: CheckpointStore, queue: BlockingQueue<[CheckpointChange]>, counters: PersistenceCounters, logger: Logger
+    store: any CheckpointBackend, queue: BlockingQueue<[CheckpointChange]>, counters: PersistenceCounters,
+    logger: Logger
   ) {
     self.store = store
     self.queue = queue
@@ -71,27 +61,25 @@ final class Checkpointer {
     guard !pending.isEmpty else { return }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     do {
-      var saves: [CheckpointStore.Row] = []
-      var deletions: [String] = []
-      for change in pending.values {
-        switch change {
-        case .save(let row): saves.append(row)
-        case .delete(let id): deletions.append(id)
-        }
-      }
       counters.writing.store(pending.count, ordering: .relaxed)
       defer { counters.writing.store(0, ordering: .relaxed) }
-      try store.save(saves, deleting: deletions, nowMs: now)
+      let (written, fenced) = try store.write(Array(pending.values), nowMs: now)
+      counters.fenced.add(UInt64(fenced))
+      if fenced > 0 {
+        RateLimitedLog.shared.note(
+          "fenced_write", logger, "\(fenced) stream states not saved: their partitions' leases are no longer ours")
+      }
       counters.checkpoints.add(1)
-      counters.streamsWritten.add(UInt64(pending.count))
+      counters.streamsWritten.add(UInt64(written))
       counters.lastCheckpointMs.store(now, ordering: .relaxed)
       logger.debug("checkpoint written", metadata: ["streams": "\(pending.count)"])
       pending.removeAll(keepingCapacity: true)
     } catch {
       counters.failures.add(1)
-      counters.lastError.withLock { $0 = error.description }
+      counters.lastError.withLock { $0 = "\(error)" }
       RateLimitedLog.shared.note(
-        "checkpoint", logger, "checkpoint of \(pending.count) streams to \(store.path) failed, will retry: \(error)")
+        "checkpoint", logger, "checkpoint of \(pending.count) streams to \(store.location) failed, will retry: \(error)"
+      )
     }
   }
 }

@@ -29,6 +29,11 @@ final class Counters: Sendable {
   let messagesReceived = Atomic<UInt64>(0)
   /// Messages for streams another instance owns (`server.shard`), skipped undecoded.
   let messagesOtherShard = Atomic<UInt64>(0)
+  /// Cluster mode: messages for partitions this instance does not hold, skipped undecoded.
+  let messagesOtherPartition = Atomic<UInt64>(0)
+  /// Cluster mode: samples a worker refused because their partition's lease had lapsed, or
+  /// had just been handed over, by the time it came to score them.
+  let samplesNotOwned = Atomic<UInt64>(0)
   /// Samples decoded from accepted messages.
   let samplesReceived = Atomic<UInt64>(0)
   /// Samples a detector scored.

@@ -71,7 +71,7 @@ extension Daemon {
         return .failure("no stream '\(id)'")
       case .importState(let record):
         let row = try StreamRecord.decode(record)
-        let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+        let worker = Int(StableHash.fnv1a(row.id) % UInt64(workerCount))
         switch try askWorker(worker, .install(row)) {
         case .refused(let why): return .failure("import of '\(row.id)' refused: \(why)")
         default:
@@ -132,6 +132,8 @@ extension Daemon {
         ("messages_received", .uint(counters.messagesReceived.value)),
         ("shard", .text(config.server.shard.description)),
         ("messages_other_shard", .uint(counters.messagesOtherShard.value)),
+        ("messages_other_partition", .uint(counters.messagesOtherPartition.value)),
+        ("samples_not_owned", .uint(counters.samplesNotOwned.value)),
         ("samples_received", .uint(counters.samplesReceived.value)),
         ("samples_scored", .uint(counters.samplesScored.value)),
         ("samples_dropped", .uint(counters.samplesDropped.value)),
@@ -261,6 +263,7 @@ extension Daemon {
             ("alertmanager_last_error", alertCounters.lastError.withLock { $0.isEmpty ? .none("") : .text($0) }),
           ]))
     }
+    if want("cluster") { sections.append(clusterSection()) }
     return InfoReport(sections)
   }
 

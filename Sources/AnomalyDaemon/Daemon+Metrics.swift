@@ -17,6 +17,14 @@ extension Daemon {
       "messages_other_shard_total", "counter", "Messages skipped because their stream belongs to another shard.",
       counters.messagesOtherShard.value)
     out.single(
+      "messages_other_partition_total", "counter",
+      "Cluster mode: messages skipped because this instance does not hold their partition.",
+      counters.messagesOtherPartition.value)
+    out.single(
+      "samples_not_owned_total", "counter",
+      "Cluster mode: samples not scored because their partition's lease had lapsed or just moved.",
+      counters.samplesNotOwned.value)
+    out.single(
       "samples_received_total", "counter", "Samples decoded from accepted messages.", counters.samplesReceived.value)
     out.single("samples_scored_total", "counter", "Samples scored by a detector.", counters.samplesScored.value)
     out.single(
@@ -98,12 +106,35 @@ extension Daemon {
         "last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint was committed (Unix time).",
         [("", Exposition.number(Double(lastCheckpoint) / 1000))])
     }
+    appendClusterCounters(to: &out)
     out.family(
       "uptime_seconds", "gauge", "Seconds since the daemon started.",
       [("", String(format: "%.0f", Date().timeIntervalSince(startTime)))])
     out.single("resident_memory_bytes", "gauge", "Resident set size of the process.", ProcessMemory.residentBytes())
     appendStreamGauges(to: &out)
     return out.text
+  }
+
+  /// Only in cluster mode: a single host has no leases to lose.
+  private func appendClusterCounters(to out: inout Exposition) {
+    guard let cluster else { return }
+    out.single(
+      "cluster_partitions_held", "gauge", "Partitions whose lease this instance holds.",
+      cluster.view.withLock { $0.held.count })
+    out.single(
+      "cluster_handovers_total", "counter", "Partitions this instance took over (each raised the lease epoch).",
+      cluster.partitionsTaken.value)
+    out.single(
+      "cluster_partitions_handed_over_total", "counter", "Partitions given up after writing their streams' state.",
+      cluster.partitionsHandedOver.value)
+    out.single(
+      "cluster_lease_losses_total", "counter", "Partitions whose lease lapsed or was taken before it was given up.",
+      cluster.leaseLosses.value)
+    out.single(
+      "cluster_failures_total", "counter", "Turns with the cluster database that failed.", cluster.failures.value)
+    out.single(
+      "cluster_fenced_writes_total", "counter", "Stream states not written: their partition's lease had moved on.",
+      persistence.fenced.value)
   }
 
   private func appendStreamGauges(to out: inout Exposition) {

@@ -1,4 +1,5 @@
 import AnomalyModel
+import ClusterStore
 import ControlProtocol
 import DaemonConfig
 import Foundation
@@ -61,6 +62,12 @@ public final class Daemon: Sendable {
   private let checkpointerStop = StopFlag()
   private let lastCheckpointRequest = Mutex(ProcessInfo.processInfo.systemUptime)
 
+  /// Cluster mode (`cluster.postgres_url`): the partitions held now, and what the
+  /// coordinator saw; nil on a single host.
+  let ownership: PartitionOwnership?
+  let cluster: ClusterStatus?
+  let clusterStop = StopFlag()
+
   private let ingestStop = StopFlag()
   private let workerStop = StopFlag()
   private let publisherStop = StopFlag()
@@ -90,6 +97,15 @@ public final class Daemon: Sendable {
     notifier = SystemdNotifier(environment: environment)
     heartbeats = Heartbeats(watchdogPeriod: notifier.watchdogInterval.map { $0 * 2 })
     self.environment = environment
+    let clustered = configuration.cluster
+    if clustered.isEnabled {
+      ownership = PartitionOwnership(partitions: clustered.partitions)
+      cluster = ClusterStatus(
+        member: clustered.member.isEmpty ? ProcessInfo.processInfo.hostName : clustered.member,
+        partitionCount: clustered.partitions, leaseSeconds: clustered.leaseTime)
+    } else {
+      (ownership, cluster) = (nil, nil)
+    }
   }
 
   public var boundEndpoints: Endpoints? { endpoints.withLock { $0 } }
@@ -99,6 +115,7 @@ public final class Daemon: Sendable {
   public func start(controlSocketPath: String) throws -> Endpoints {
     let config = configuration.withLock { $0 }
     let (store, restored) = try openState(config)
+    let sharedStore = try openCluster(config)
     for index in 0..<workerCount {
       var savedStates: CheckpointStore?
       if let store, config.ingest.keepEvictedState {
@@ -112,9 +129,9 @@ public final class Daemon: Sendable {
       if savedStates != nil { keepsEvictedState.store(true, ordering: .relaxed) }
       let worker = Worker(
         index: index, workerCount: workerCount, queue: workerQueues[index], output: publishQueue,
-        checkpoints: store == nil ? nil : checkpointQueue, savedStates: savedStates,
-        alerts: alertQueue.map { AlertOutput(queue: $0, counters: alertCounters) }, counters: counters,
-        settings: settings, logger: logger)
+        checkpoints: store == nil && sharedStore == nil ? nil : checkpointQueue, savedStates: savedStates,
+        alerts: alertQueue.map { AlertOutput(queue: $0, counters: alertCounters) }, ownership: ownership,
+        counters: counters, settings: settings, logger: logger)
       worker.adopt(restored[index])
       let stop = workerStop
       nonisolated(unsafe) let owned = worker
@@ -124,9 +141,9 @@ public final class Daemon: Sendable {
       addThread("worker-\(index)", ThreadHandle(name: "worker-\(index)") { owned.run(beat: beat) { stop.isSet } })
     }
 
-    if let store {
+    if let backend: any CheckpointBackend = store ?? sharedStore {
       nonisolated(unsafe) let checkpointer = Checkpointer(
-        store: store, queue: checkpointQueue, counters: persistence, logger: logger)
+        store: backend, queue: checkpointQueue, counters: persistence, logger: logger)
       let stop = checkpointerStop
       addThread("checkpointer", ThreadHandle(name: "checkpoint") { checkpointer.run { stop.isSet } })
     }
@@ -196,7 +213,7 @@ public final class Daemon: Sendable {
 
     let ingestEndpoint = Mutex("")
     let ingestStarted = StartupSignal()
-    let (workers, settings, ingestStop) = (workerQueues, settings, ingestStop)
+    let (workers, settings, ingestStop, ownership) = (workerQueues, settings, ingestStop, ownership)
     let ingestHeartbeat = heartbeats.register("ingest")
     addThread(
       "ingest",
@@ -204,9 +221,8 @@ public final class Daemon: Sendable {
         let ingest: IngestLoop
         do {
           ingest = try IngestLoop(
-            context: context, config: config.ingest, workers: workers, shard: config.server.shard, curve: curve,
-            counters: counters, settings: settings,
-            logger: logger)
+            context: context, config: config.ingest, workers: workers, shard: config.server.shard,
+            ownership: ownership, curve: curve, counters: counters, settings: settings, logger: logger)
         } catch {
           ingestStarted.report(error: "ingest socket: \(error)")
           return
@@ -263,6 +279,8 @@ public final class Daemon: Sendable {
       }
     }
 
+    startCoordinator(config, controlSocketPath: controlSocketPath)
+
     let bound = Endpoints(
       ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath,
       metrics: metricsServer.withLock { $0?.boundAddress })
@@ -270,7 +288,7 @@ public final class Daemon: Sendable {
     return bound
   }
 
-  private func addThread(_ name: String, _ handle: ThreadHandle) {
+  func addThread(_ name: String, _ handle: ThreadHandle) {
     threads.withLock { $0[name] = handle }
   }
 
@@ -298,6 +316,9 @@ public final class Daemon: Sendable {
     metricsServer.withLock { $0.take() }?.shutdown()
     ingestStop.set()
     join("ingest")
+    // Cluster mode: the partitions go to the other members with their streams' state.
+    clusterStop.set()
+    join("cluster")
     // A final checkpoint: queued behind every accepted sample, so it includes them all.
     if stateFile.withLock({ $0 }) != nil { requestCheckpoint() }
     workerStop.set()
@@ -377,7 +398,8 @@ public final class Daemon: Sendable {
   /// directory another process has locked (`StateLock`) throws: the daemon must not start.
   private func openState(_ config: DaemonConfiguration) throws -> (CheckpointStore?, [[StreamState]]) {
     var restored = Array(repeating: [StreamState](), count: workerCount)
-    guard let directory = StateFiles.directory(configured: config.server.stateDirectory, environment: environment)
+    guard !config.cluster.isEnabled,
+      let directory = StateFiles.directory(configured: config.server.stateDirectory, environment: environment)
     else { return (nil, restored) }
     let store: CheckpointStore
     let rows: [CheckpointStore.Row]
@@ -402,7 +424,7 @@ public final class Daemon: Sendable {
     }
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     for row in rows {
-      let worker = Array(row.id.utf8).withUnsafeBytes { Int(stableHash($0) % UInt64(workerCount)) }
+      let worker = Int(StableHash.fnv1a(row.id) % UInt64(workerCount))
       // Most recently seen first: each worker takes what fits its share of max_streams.
       let share = Worker.share(of: config.ingest.maxStreams, workers: workerCount, index: worker)
       guard restored[worker].count < share else { continue }

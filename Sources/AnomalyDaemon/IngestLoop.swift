@@ -1,6 +1,7 @@
 import DaemonConfig
 import Foundation
 import Logging
+import StateStore
 import Wire
 import ZeroMQ
 
@@ -28,14 +29,21 @@ final class IngestLoop {
   private var maxTopicBytes = 0
   private let shard: DaemonConfiguration.Shard
   private var burstTimeMs: Int64 = 0
+  /// Cluster mode: the partitions this instance holds, copied when the coordinator changes
+  /// them, and the monotonic time of the burst they are checked against.
+  private let ownership: PartitionOwnership?
+  private var owned: PartitionOwnership.Snapshot?
+  private var ownedVersion: UInt64 = 0
+  private var burstUptime = 0.0
 
   /// Creates the SUB socket and binds/connects it; throws if an endpoint cannot be used.
   init(
     context: Context, config: DaemonConfiguration.Ingest, workers: [BlockingQueue<WorkItem>],
-    shard: DaemonConfiguration.Shard, curve: CurveKeyPair?, counters: Counters, settings: SharedSettings,
-    logger: Logger
+    shard: DaemonConfiguration.Shard, ownership: PartitionOwnership? = nil, curve: CurveKeyPair?, counters: Counters,
+    settings: SharedSettings, logger: Logger
   ) throws(ZMQError) {
     self.shard = shard
+    self.ownership = ownership
     socket = try Socket(context, .sub)
     if let secret = curve?.secretKey { try socket.makeCurveServer(secretKey: secret, domain: "anomalyd") }
     try socket.receiveHighWaterMark(Int32(clamping: config.receiveHighWaterMark))
@@ -61,6 +69,10 @@ final class IngestLoop {
         guard try pollSet.poll(timeoutMilliseconds: 100) > 0 else { continue }
         maxTopicBytes = settings.snapshot.maxTopicBytes
         burstTimeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        if let ownership {
+          if let fresh = ownership.snapshot(newerThan: &ownedVersion) { owned = fresh }
+          burstUptime = ProcessInfo.processInfo.systemUptime
+        }
         // Drain what is waiting, flushing batches as they fill, then flush the rest.
         var drained = 0
         while drained < 65_536, try receiveOne() { drained += 1 }
@@ -104,9 +116,13 @@ final class IngestLoop {
       )
       return
     }
-    let hash = stableHash(topic)
-    if shard.count > 1, Int((hash >> 32) % UInt64(shard.count)) != shard.index {
+    let hash = StableHash.fnv1a(topic)
+    if shard.count > 1, StableHash.share(of: hash, count: shard.count) != shard.index {
       counters.messagesOtherShard.add(1)
+      return
+    }
+    if let ownership, owned?.owns(ownership.partition(ofHash: hash), at: burstUptime) != true {
+      counters.messagesOtherPartition.add(1)
       return
     }
     do {

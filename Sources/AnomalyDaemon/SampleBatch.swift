@@ -1,3 +1,5 @@
+import StateStore
+
 /// Samples bound for one worker, gathered by the ingest thread and handed over in one queue
 /// operation (one lock per batch instead of per sample).
 struct SampleBatch: Sendable {
@@ -26,6 +28,12 @@ enum WorkItem: Sendable {
   case query(WorkerQuery)
   /// Hand the state of every stream that changed since the last checkpoint to the checkpointer.
   case checkpoint
+  /// Cluster mode: take partitions over under these lease epochs, with their saved streams
+  /// that hash to this worker.
+  case adopt(epochs: [Int: Int64], rows: [CheckpointStore.Row])
+  /// Cluster mode: give partitions up; the changed states go back on `reply` when
+  /// `keepState` (a hand-over), or are dropped (a lost lease).
+  case handBack(partitions: Set<Int>, keepState: Bool, reply: BlockingQueue<[CheckpointChange]>)
 }
 
 /// An event ready for the PUB socket: topic, JSON body, sequence frame.

@@ -47,7 +47,7 @@ extension Worker {
       if savedStates != nil {
         if changedSinceSave { saveEvicted(stream) }
       } else if stream.isSaved {
-        checkpoints?.push([.delete(id)])
+        checkpoints?.push([.delete(id, fence: fence(for: id))])
       }
       RateLimitedLog.shared.note(
         "stream_evicted", logger,
@@ -63,7 +63,9 @@ extension Worker {
   /// only these rows): a writer too far behind means the row is dropped, and counted.
   func saveEvicted(_ stream: StreamState) {
     let saved = row(for: stream)
-    if checkpoints?.tryPush([.save(saved)], weight: 1) != true { counters.evictedStatesDropped.add(1) }
+    if checkpoints?.tryPush([.save(saved, fence: fence(for: saved.id))], weight: 1) != true {
+      counters.evictedStatesDropped.add(1)
+    }
     if recentlyEvictedOrder.count < Self.recentlyEvictedLimit {
       recentlyEvictedOrder.append(saved.id)
     } else {

@@ -15,7 +15,7 @@ final class Worker {
   private let queue: BlockingQueue<WorkItem>
   private let output: BlockingQueue<[OutgoingEvent]>
   let counters: Counters
-  private let settings: SharedSettings
+  let settings: SharedSettings
   let logger: Logger
   var streams: [String: StreamState] = [:]
   private let workspace = DetectorWorkspace()
@@ -42,6 +42,11 @@ final class Worker {
   var recentlyEvictedNext = 0
   static let recentlyEvictedLimit = 1024
 
+  /// Cluster mode: which partitions this instance holds now (nil on a single host), and the
+  /// lease epoch of each this worker has taken over (`Worker+Cluster`).
+  let ownership: PartitionOwnership?
+  var partitionEpochs: [Int: Int64] = [:]
+
   /// How many workers share `ingest.max_streams`, and how many streams this one holds.
   let workerCount: Int
   var streamCount = 0
@@ -49,9 +54,11 @@ final class Worker {
   init(
     index: Int, workerCount: Int, queue: BlockingQueue<WorkItem>, output: BlockingQueue<[OutgoingEvent]>,
     checkpoints: BlockingQueue<[CheckpointChange]>?, savedStates: CheckpointStore? = nil,
-    alerts: AlertOutput? = nil, counters: Counters, settings: SharedSettings, logger: Logger
+    alerts: AlertOutput? = nil, ownership: PartitionOwnership? = nil, counters: Counters, settings: SharedSettings,
+    logger: Logger
   ) {
     self.alerts = alerts
+    self.ownership = ownership
     self.index = index
     self.workerCount = workerCount
     self.queue = queue
@@ -114,11 +121,23 @@ final class Worker {
       case .samples(let batch): process(batch)
       case .query(let query): answer(query)
       case .checkpoint: checkpoint()
+      case .adopt(let epochs, let rows):
+        let unusable = adopt(epochs: epochs, rows: rows)
+        for id in unusable {
+          logger.error("saved state of stream \(id) in the cluster store is unusable; the stream starts fresh")
+        }
+      case .handBack(let partitions, let keepState, let reply):
+        reply.push(handBack(partitions, keepState: keepState))
       }
     }
   }
 
   private func process(_ batch: SampleBatch) {
+    // Cluster mode: once the leases lapse by this host's clock, nothing queued is scored.
+    if let ownership, !ownership.isValid {
+      counters.samplesNotOwned.add(UInt64(batch.count))
+      return
+    }
     let current = settings.snapshot
     var scored: UInt64 = 0
     // A binary frame brings many samples of one stream in a row: the stream found for the
@@ -158,6 +177,10 @@ final class Worker {
     if let existing = streams[id] {
       existing.referenced = true
       return existing
+    }
+    guard mayCreate(id) else {
+      counters.samplesNotOwned.add(1)
+      return nil
     }
     var slot: Int?
     if !reserveStreamSlot(max: current.maxStreams) {
@@ -326,7 +349,7 @@ final class Worker {
     for stream in dirty {
       stream.dirtySlot = -1
       stream.isSaved = true
-      rows.append(.save(row(for: stream)))
+      rows.append(.save(row(for: stream), fence: fence(for: stream.id)))
     }
     dirty.removeAll(keepingCapacity: true)
     checkpoints.push(rows)
@@ -398,14 +421,4 @@ final class Worker {
       query.reply(.reset(found: true))
     }
   }
-}
-
-/// Stable FNV-1a hash of a stream id: the same stream goes to the same worker in every run.
-func stableHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for b in bytes {
-    hash ^= UInt64(b)
-    hash &*= 0x100_0000_01b3
-  }
-  return hash
 }

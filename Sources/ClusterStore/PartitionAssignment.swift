@@ -1,3 +1,5 @@
+import StateStore
+
 /// Which live member owns which partition: rendezvous (highest-random-weight) hashing.
 ///
 /// Every member computes the same answer from the same list of live members, with no
@@ -30,21 +32,11 @@ public enum PartitionAssignment {
     return best?.name
   }
 
-  /// FNV-1a of the member's name.
-  static func memberHash(_ name: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in name.utf8 {
-      hash ^= UInt64(b)
-      hash &*= 0x100_0000_01b3
-    }
-    return hash
-  }
+  /// FNV-1a of the member's name, the hash stream ids use.
+  static func memberHash(_ name: String) -> UInt64 { StableHash.fnv1a(name) }
 
   /// The SplitMix64 finaliser of the pair: a well-mixed weight per (member, partition).
   static func weight(_ memberHash: UInt64, _ partition: Int) -> UInt64 {
-    var z = memberHash ^ (UInt64(partition) &* 0x9E37_79B9_7F4A_7C15)
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
+    StableHash.mix(memberHash ^ (UInt64(partition) &* 0x9E37_79B9_7F4A_7C15))
   }
 }

@@ -28,7 +28,9 @@ public enum ControlCommand: Equatable, Sendable {
   case importState(record: String)
 
   /// Sections `info` knows, in the order it prints them.
-  public static let infoSections = ["server", "ingest", "streams", "model", "persistence", "control", "publish"]
+  public static let infoSections = [
+    "server", "ingest", "streams", "model", "persistence", "control", "publish", "cluster",
+  ]
 }
 
 public struct ControlRequest: Equatable, Sendable {

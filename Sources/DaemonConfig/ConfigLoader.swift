@@ -72,10 +72,12 @@ public enum ConfigLoader {
       case "server": try readServer(&reader, &config.server)
       case "detector": try readDetector(&reader, &config.detector)
       case "security": try readSecurity(&reader, &config.security)
+      case "cluster": try readCluster(&reader, &config.cluster)
       default:
         throw ConfigError(
           key: sectionName, value: "[...]",
-          reason: "unknown section (known: ingest, publish, control, server, detector, security)", source: source)
+          reason: "unknown section (known: ingest, publish, control, server, detector, security, cluster)",
+          source: source)
       }
       try reader.rejectUnknownKeys()
     }
@@ -158,6 +160,16 @@ public enum ConfigLoader {
   static func readSecurity(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Security) throws(ConfigError) {
     try r.read("curve_key_file", &c.curveKeyFile)
     try r.read("curve_allowed_clients", &c.curveAllowedClients)
+  }
+
+  static func readCluster(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Cluster) throws(ConfigError) {
+    try r.read("postgres_url", &c.postgresURL)
+    if !c.postgresURL.isEmpty, !(c.postgresURL.hasPrefix("postgres://") || c.postgresURL.hasPrefix("postgresql://")) {
+      throw r.error("postgres_url", c.postgresURL, "must be postgres://user@host[:port]/database, or empty (off)")
+    }
+    try r.read("member", &c.member)
+    try r.read("partitions", &c.partitions)
+    try r.read("lease_time", &c.leaseTime)
   }
 
   static func readDetector(_ r: inout SectionReader, _ d: inout DetectorConfiguration) throws(ConfigError) {
@@ -254,6 +266,23 @@ public enum ConfigLoader {
     try check(
       c.server.checkpointInterval >= 1 && c.server.checkpointInterval <= 86400, "server.checkpoint_interval",
       c.server.checkpointInterval, "must be between 1 and 86400 seconds")
+    try check(
+      (1...65536).contains(c.cluster.partitions), "cluster.partitions", c.cluster.partitions,
+      "must be between 1 and 65536")
+    try check(
+      c.cluster.leaseTime >= 1 && c.cluster.leaseTime <= 600, "cluster.lease_time", c.cluster.leaseTime,
+      "must be between 1 and 600 seconds")
+    try check(
+      c.cluster.member.utf8.count <= 255 && !c.cluster.member.contains(where: \.isNewline), "cluster.member",
+      c.cluster.member, "must be at most 255 bytes on one line")
+    if c.cluster.isEnabled {
+      try check(
+        c.server.shard.count == 1, "server.shard", c.server.shard,
+        "cannot be combined with cluster mode (cluster.postgres_url): partitions replace shards")
+      try check(
+        !c.ingest.keepEvictedState, "ingest.keep_evicted_state", c.ingest.keepEvictedState,
+        "is not supported in cluster mode (cluster.postgres_url)")
+    }
     for key in c.security.curveAllowedClients where !CurveKeyPair.isZ85Key(key) {
       throw ConfigError(key: "security.curve_allowed_clients", value: key, reason: "not a 40-character Z85 public key")
     }

@@ -94,6 +94,26 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var shard = Shard(index: 0, count: 1)
   }
 
+  /// Cluster mode (docs/cluster.md): instances share streams through one PostgreSQL database
+  /// that holds their leases and checkpoints. Off while `postgresURL` is empty.
+  public struct Cluster: Sendable, Equatable {
+    /// `postgres://user[:password]@host[:port]/database`, `?host=/dir` for a Unix socket; the
+    /// password may come from `$PGPASSWORD` instead. Empty: a single host with its own SQLite
+    /// file.
+    public var postgresURL = ""
+    /// This instance's name in the cluster; empty: the host name. Must be unique: two
+    /// instances with one name would share leases.
+    public var member = ""
+    /// Streams map to this many partitions by the stable hash of their id; partitions move
+    /// between members. Every member of a database must use the same count.
+    public var partitions = 1024
+    /// Seconds a lease lasts without renewal. A dead member's partitions move after about this
+    /// long; a member cut off from the database stops scoring within it.
+    public var leaseTime = 5.0
+
+    public var isEnabled: Bool { !postgresURL.isEmpty }
+  }
+
   public struct Security: Sendable, Equatable {
     /// The daemon's CURVE key pair file (`anomalyctl keygen`); empty: no CURVE.
     public var curveKeyFile = ""
@@ -174,6 +194,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
   public var control = Control()
   public var server = Server()
   public var security = Security()
+  public var cluster = Cluster()
   public var detector = DetectorConfiguration()
 
   public init() {}

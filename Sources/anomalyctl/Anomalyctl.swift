@@ -21,7 +21,8 @@ struct Anomalyctl: ParsableCommand {
         anomalyctl feedback boiler.temp --false-alarm
       """,
     subcommands: [
-      Info.self, Streams.self, StreamDetail.self, History.self, Plot.self, Top.self, Feedback.self, Reset.self,
+      Info.self, Cluster.self, Streams.self, StreamDetail.self, History.self, Plot.self, Top.self, Feedback.self,
+      Reset.self,
       Reload.self,
       Metrics.self, Ping.self, Export.self,
       Import.self, Keygen.self,

@@ -63,10 +63,23 @@ func printError(_ message: String) {
 
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show counters and settings (sections: server, ingest, streams, model, publish).")
+    abstract:
+      "Show counters and settings (sections: server, ingest, streams, model, persistence, control, publish, cluster).")
   @Argument(help: "Only this section.") var section: String?
   @OptionGroup var options: ControlOptions
   func run() throws { try options.run(.info(section: section)) }
+}
+
+struct Cluster: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show the cluster: members, partitions held, hand-overs, lease losses, checkpoint ages.",
+    discussion: """
+      The same as `info cluster`. On a single host (no cluster.postgres_url) it says so. \
+      checkpoint_age_seconds gives, per partition this member holds, the seconds since its \
+      streams' state was last written to the shared database.
+      """)
+  @OptionGroup var options: ControlOptions
+  func run() throws { try options.run(.info(section: "cluster")) }
 }
 
 struct Streams: ParsableCommand {

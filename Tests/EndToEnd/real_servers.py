@@ -1,11 +1,13 @@
 """Real servers from Debian's packages, started by a test on free loopback ports and stopped
-after it: Prometheus and Alertmanager. Missing binaries skip the test with the
+after it: Prometheus, Alertmanager and PostgreSQL. Missing binaries skip the test with the
 package to install, unless ANOMALYD_REQUIRE_SERVERS=1 (tools/test, CI), where they fail it."""
 
 import json
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -144,3 +146,68 @@ class Alertmanager(Server):
     def alerts(self, **filters) -> list[dict]:
         """Alerts the Alertmanager holds (GET /api/v2/alerts: active, silenced and inhibited; not resolved)."""
         return self.get("/api/v2/alerts", **filters)
+
+
+def postgres_binaries() -> Path:
+    """Debian's versioned directory of server binaries, the newest installed."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if found:
+        return found[-1].parent
+    message = "PostgreSQL not found: apt-get install postgresql (tools/test installs it)"
+    if os.environ.get("ANOMALYD_REQUIRE_SERVERS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class PostgreSQL:
+    """A PostgreSQL server in a fresh data directory on a free loopback port, trusting local
+    connections for the user `anomalyd`. As root (CI) it runs as the `postgres` user, since
+    PostgreSQL refuses to run as root; `postgres` is started directly, not through pg_ctl, so
+    stopping it is a signal to the child."""
+
+    def __init__(self, workdir: Path):
+        self.bin = postgres_binaries()
+        self.port = free_port()
+        # Not under pytest's temporary directory: that is private to the test's user (0700),
+        # and the server may run as another.
+        self.dir = Path(tempfile.mkdtemp(prefix="anomalyd-postgres-"))
+        self.user = "postgres" if os.getuid() == 0 else None
+        if self.user:
+            shutil.chown(self.dir, self.user)
+        self.url = f"postgres://anomalyd@127.0.0.1:{self.port}/postgres"
+        self.log = open(workdir / "postgres.log", "w")
+        subprocess.run(
+            [str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "anomalyd", "--no-sync"],
+            stdout=self.log, stderr=subprocess.STDOUT, check=True, user=self.user, cwd=self.dir,
+        )
+        self.proc = subprocess.Popen(
+            [
+                str(self.bin / "postgres"), "-D", str(self.dir / "data"), "-p", str(self.port), "-k", str(self.dir),
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+            ],
+            stdout=self.log, stderr=subprocess.STDOUT, user=self.user, cwd=self.dir,
+        )
+        deadline = time.monotonic() + 30
+        while self.sql("SELECT 1", check=False).returncode != 0:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start: {Path(self.log.name).read_text()}")
+            time.sleep(0.1)
+
+    def sql(self, statement: str, check=True) -> subprocess.CompletedProcess:
+        """Runs one statement with psql; stdout holds the rows, `|`-separated."""
+        return subprocess.run(
+            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "anomalyd", "-d", "postgres",
+             "-AtqX", "-c", statement],
+            capture_output=True, text=True, check=check, timeout=30,
+        )
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

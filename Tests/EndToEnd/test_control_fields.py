@@ -66,7 +66,7 @@ def test_every_reply_field_is_documented_with_its_type(daemon, zmq_context):
     pub.close(linger=0)
 
     info = daemon.info()
-    assert list(info) == ["server", "ingest", "streams", "model", "persistence", "control", "publish"]
+    assert list(info) == ["server", "ingest", "streams", "model", "persistence", "control", "publish", "cluster"]
     for section, fields in info.items():
         assert_fields(fields, tables[section], f"info {section}")
 
