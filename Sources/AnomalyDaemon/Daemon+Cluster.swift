@@ -34,11 +34,18 @@ extension Daemon {
 
   func clusterURL(_ config: DaemonConfiguration) throws -> PostgresURL {
     guard let url = PostgresURL(config.cluster.postgresURL, environment: environment) else {
-      throw DaemonError(
-        "cluster.postgres_url: cannot parse '\(config.cluster.postgresURL)': expected "
-          + "postgres://user[:password]@host[:port]/database or postgres://user@/database?host=/socket/dir")
+      throw DaemonError(Self.clusterProblem(config) ?? "cluster.postgres_url: cannot parse")
     }
     return url
+  }
+
+  /// What is wrong with the cluster settings that the config loader cannot see (it does not
+  /// know the URL grammar); nil when nothing is. `anomalyd` reports it as an invalid
+  /// configuration, so systemd does not restart a member that can never start.
+  public static func clusterProblem(_ config: DaemonConfiguration) -> String? {
+    guard config.cluster.isEnabled, PostgresURL(config.cluster.postgresURL) == nil else { return nil }
+    return "cluster.postgres_url = \"\(config.cluster.postgresURL)\": expected "
+      + "postgres://user[:password]@host[:port]/database, or postgres://user@/database?host=/socket/dir"
   }
 
   /// Starts the coordinator's thread, with a connection of its own.

@@ -129,6 +129,7 @@ extension Daemon {
             (config.ingest.bind.map { "bind " + $0 } + config.ingest.connect.map { "connect " + $0 }).map { .text($0) })
         ),
         ("bound_endpoint", .text(bound?.ingest ?? "")),
+        ("subscriptions", .list(config.ingest.subscribe.map { .text($0) })),
         ("messages_received", .uint(counters.messagesReceived.value)),
         ("shard", .text(config.server.shard.description)),
         ("messages_other_shard", .uint(counters.messagesOtherShard.value)),

@@ -461,7 +461,9 @@ public final class Daemon: Sendable {
     }
     let old = configuration.withLock { $0 }
     var restartNeeded: [String] = []
-    if fresh.ingest.bind != old.ingest.bind || fresh.ingest.connect != old.ingest.connect {
+    if fresh.ingest.bind != old.ingest.bind || fresh.ingest.connect != old.ingest.connect
+      || fresh.ingest.subscribe != old.ingest.subscribe
+    {
       restartNeeded.append("ingest endpoints")
     }
     if fresh.publish.bind != old.publish.bind || fresh.publish.connect != old.publish.connect {
@@ -475,6 +477,7 @@ public final class Daemon: Sendable {
     }
     if fresh.control != old.control { restartNeeded.append("control socket") }
     if fresh.security != old.security { restartNeeded.append("security") }
+    if fresh.cluster != old.cluster { restartNeeded.append("cluster") }
     if fresh.server.workers != old.server.workers { restartNeeded.append("server.workers") }
     if fresh.server.shard != old.server.shard { restartNeeded.append("server.shard") }
     if fresh.server.metricsListen != old.server.metricsListen { restartNeeded.append("server.metrics_listen") }

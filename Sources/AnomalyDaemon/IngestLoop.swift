@@ -48,7 +48,7 @@ final class IngestLoop {
     if let secret = curve?.secretKey { try socket.makeCurveServer(secretKey: secret, domain: "anomalyd") }
     try socket.receiveHighWaterMark(Int32(clamping: config.receiveHighWaterMark))
     try socket.maxMessageSize(Int64(config.maxMessageBytes))
-    try socket.subscribe([])
+    for prefix in config.subscribe { try socket.subscribe(Array(prefix.utf8)) }
     for endpoint in config.bind { try socket.bind(endpoint) }
     for endpoint in config.connect { try socket.connect(endpoint) }
     self.workers = workers

@@ -46,16 +46,18 @@ extension Worker {
     return unusable
   }
 
-  /// Gives partitions up: their streams leave this worker. With `keepState`, the state of
-  /// those changed since their last save is returned for the coordinator to write; without
-  /// (the lease is already lost), it is dropped.
+  /// Gives partitions up: their streams leave this worker. With `keepState`, every one of
+  /// their states is returned for the coordinator to write before it releases the lease: not
+  /// only those changed since the last checkpoint, since that checkpoint may still be queued
+  /// for the checkpoint thread, whose write the release would then fence. Without (the lease
+  /// is already lost), the states are dropped.
   func handBack(_ partitions: Set<Int>, keepState: Bool) -> [CheckpointChange] {
     guard let ownership else { return [] }
     var changes: [CheckpointChange] = []
     for (id, stream) in streams {
       let partition = ownership.partition(of: id)
       guard partitions.contains(partition) else { continue }
-      if keepState, stream.isDirty || !stream.isSaved, let epoch = partitionEpochs[partition] {
+      if keepState, let epoch = partitionEpochs[partition] {
         changes.append(.save(row(for: stream), fence: .init(partition: partition, epoch: epoch)))
       }
       unmarkDirty(stream)

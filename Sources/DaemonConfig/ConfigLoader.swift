@@ -86,6 +86,7 @@ public enum ConfigLoader {
   static func readIngest(_ r: inout SectionReader, _ c: inout DaemonConfiguration.Ingest) throws(ConfigError) {
     try r.read("bind", &c.bind)
     try r.read("connect", &c.connect)
+    try r.read("subscribe", &c.subscribe)
     try r.read("receive_hwm", &c.receiveHighWaterMark)
     try r.read("max_message_bytes", &c.maxMessageBytes)
     try r.read("max_topic_bytes", &c.maxTopicBytes)
@@ -235,6 +236,14 @@ public enum ConfigLoader {
     try check(
       (1...4096).contains(c.ingest.maxTopicBytes), "ingest.max_topic_bytes", c.ingest.maxTopicBytes,
       "must be between 1 and 4096")
+    try check(
+      !c.ingest.subscribe.isEmpty, "ingest.subscribe", "[]",
+      "at least one topic prefix is needed (\"\" takes every topic)")
+    for prefix in c.ingest.subscribe {
+      try check(
+        prefix.utf8.count <= c.ingest.maxTopicBytes, "ingest.subscribe", prefix,
+        "a prefix longer than ingest.max_topic_bytes matches no valid stream id")
+    }
     try check(c.ingest.maxStreams >= 1, "ingest.max_streams", c.ingest.maxStreams, "must be ≥ 1")
     try check(
       (16...(1 << 24)).contains(c.ingest.queueCapacity), "ingest.queue_capacity", c.ingest.queueCapacity,

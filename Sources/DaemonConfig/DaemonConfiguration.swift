@@ -10,6 +10,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var bind = ["tcp://127.0.0.1:5556"]
     /// Endpoints the SUB socket connects to (publishers that bind).
     public var connect: [String] = []
+    /// Topic prefixes the SUB socket subscribes to (ZMQ_SUBSCRIBE); "" takes every topic.
+    /// libzmq forwards them to the publishers, which then send only matching topics.
+    public var subscribe = [""]
     /// Messages libzmq buffers per connection before it drops (ZMQ_RCVHWM).
     public var receiveHighWaterMark = 100_000
     /// Frames larger than this are refused by libzmq (ZMQ_MAXMSGSIZE), in bytes.

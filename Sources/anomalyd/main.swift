@@ -83,6 +83,10 @@ struct Anomalyd: ParsableCommand {
       FileHandle.standardError.write(Data("anomalyd: invalid configuration: \(error)\n".utf8))
       throw ExitCode(78)  // EX_CONFIG
     }
+    if let problem = Daemon.clusterProblem(settings) {
+      FileHandle.standardError.write(Data("anomalyd: invalid configuration: \(problem)\n".utf8))
+      throw ExitCode(78)  // EX_CONFIG
+    }
     if checkConfig {
       // A summary, never the whole structure: it would print the CURVE secret key.
       print("configuration OK (\(config ?? "built-in defaults"))")
@@ -92,6 +96,12 @@ struct Anomalyd: ParsableCommand {
         "workers: \(settings.server.workers == 0 ? "one per core" : String(settings.server.workers)), shard \(settings.server.shard)"
       )
       print("curve: \(settings.security.curveKeys.map { "on, server key \($0.publicKey)" } ?? "off")")
+      let cluster = settings.cluster
+      print(
+        cluster.isEnabled
+          ? "cluster: member \(cluster.member.isEmpty ? "(host name)" : cluster.member), \(cluster.partitions) partitions, "
+            + "lease \(cluster.leaseTime) s"
+          : "cluster: off (single host)")
       return
     }
 

@@ -41,6 +41,17 @@ final class ConfigLoaderTests: XCTestCase {
     XCTAssertEqual(config.control.mode, 0o600)
   }
 
+  func testClusterSection() throws {
+    let config = try ConfigLoader.load(
+      fileContents: "[cluster]\npostgres_url = \"postgres://anomalyd@db:5432/anomalyd\"\nmember = \"h1\"\n",
+      overrides: ["cluster.partitions=256", "cluster.lease_time=3"])
+    XCTAssertTrue(config.cluster.isEnabled)
+    XCTAssertEqual(config.cluster.member, "h1")
+    XCTAssertEqual(config.cluster.partitions, 256)
+    XCTAssertEqual(config.cluster.leaseTime, 3)
+    XCTAssertFalse(try ConfigLoader.load(fileContents: nil).cluster.isEnabled, "cluster mode is off by default")
+  }
+
   func testListenAddresses() {
     let v4 = DaemonConfiguration.ListenAddress("127.0.0.1:9464")
     XCTAssertEqual(v4?.host, "127.0.0.1")
@@ -82,6 +93,18 @@ final class ConfigLoaderTests: XCTestCase {
       ("[publish]\nalertmanager_url = \"http://:9093\"", "publish.alertmanager_url = http://:9093: must be"),
       ("[publish]\nalertmanager_resend_interval = 0.5", "publish.alertmanager_resend_interval = 0.5: must be"),
       ("[server]\nmetrics_max_streams = -1", "server.metrics_max_streams = -1: must be between 0 and 1000000"),
+      ("[ingest]\nsubscribe = []", "ingest.subscribe = []: at least one topic prefix is needed"),
+      ("[cluster]\npostgres_url = \"mysql://x/y\"", "cluster.postgres_url = mysql://x/y: must be postgres://"),
+      ("[cluster]\npartitions = 0", "cluster.partitions = 0: must be between 1 and 65536"),
+      ("[cluster]\nlease_time = 0.5", "cluster.lease_time = 0.5: must be between 1 and 600 seconds"),
+      (
+        "[cluster]\npostgres_url = \"postgres://a@db/x\"\n[server]\nshard = \"0/2\"",
+        "server.shard = 0/2: cannot be combined with cluster mode",
+      ),
+      (
+        "[cluster]\npostgres_url = \"postgres://a@db/x\"\n[ingest]\nkeep_evicted_state = true",
+        "ingest.keep_evicted_state = true: is not supported in cluster mode",
+      ),
     ]
     for (toml, expected) in cases {
       XCTAssertThrowsError(try ConfigLoader.load(fileContents: toml, fileName: "f.toml"), toml) { error in

@@ -60,3 +60,33 @@ def test_two_shards_score_each_stream_exactly_once(tmp_path, zmq_context):
     finally:
         a.stop()
         b.stop()
+
+
+def test_subscriptions_reach_the_publisher_and_filter_there(tmp_path, zmq_context):
+    """Publisher-side partitioning: an instance subscribed to one topic prefix tells the
+    publisher so (an XPUB sees the subscription), and receives only those topics."""
+    a = Daemon(tmp_path, config_text='[ingest]\nsubscribe = ["site-a.", "site-c."]\n')
+    try:
+        pub = zmq_context.socket(zmq.XPUB)
+        pub.setsockopt(zmq.LINGER, 5000)
+        pub.connect(a.ingest)
+        seen = set()
+        deadline = time.time() + 10
+        while len(seen) < 2 and time.time() < deadline:
+            if pub.poll(1000):
+                seen.add(pub.recv())
+        assert seen == {b"\x01site-a.", b"\x01site-c."}
+        for k in range(20):
+            for site in "abcd":
+                pub.send_multipart([f"site-{site}.pump".encode(), f"{k}".encode()])
+        deadline = time.time() + 10
+        while a.info()["ingest"]["samples_scored"] < 40 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        ingest = a.info()["ingest"]
+        assert ingest["subscriptions"] == ["site-a.", "site-c."]
+        assert ingest["messages_received"] == 40 and ingest["samples_scored"] == 40
+        assert {s["stream"] for s in json.loads(a.ctl("streams", "--json").stdout)} == {"site-a.pump", "site-c.pump"}
+        pub.close()
+    finally:
+        a.stop()

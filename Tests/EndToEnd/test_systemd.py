@@ -13,11 +13,19 @@ import pytest
 from conftest import BIN, REPO, free_port
 
 
-@pytest.mark.parametrize("source,name", [("anomalyd.service", "anomalyd.service"), ("anomalyd@.service", "anomalyd@shard0.service")])
-def test_unit_file_verifies(tmp_path, source, name):
+@pytest.mark.parametrize(
+    "sources,name",
+    [
+        (["anomalyd.service"], "anomalyd.service"),
+        (["anomalyd@.service"], "anomalyd@shard0.service"),
+        # The cluster drop-in, as systemd applies it: its sections after the unit's own.
+        (["anomalyd.service", "anomalyd-cluster.conf"], "anomalyd.service"),
+    ],
+)
+def test_unit_file_verifies(tmp_path, sources, name):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    unit = (REPO / "systemd" / source).read_text()
+    unit = "\n".join((REPO / "systemd" / source).read_text() for source in sources)
     unit = unit.replace("/usr/local/bin/anomalyd", str(BIN / "anomalyd"))
     path = tmp_path / name
     path.write_text(unit)
