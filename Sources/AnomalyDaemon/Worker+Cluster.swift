@@ -32,15 +32,7 @@ extension Worker {
         unusable.append(row.id)
         continue
       }
-      if streams[row.id] == nil {
-        if reserveStreamSlot(max: settings.snapshot.maxStreams) {
-          clockOrder.append(row.id)
-        } else if let slot = evictOne() {
-          clockOrder[slot] = row.id
-        } else {
-          continue
-        }
-      }
+      guard makeRoom(for: row.id) else { continue }
       adopt([state], counted: false)
     }
     return unusable

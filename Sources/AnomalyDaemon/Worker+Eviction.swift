@@ -20,6 +20,21 @@ extension Worker {
     return true
   }
 
+  /// Gives a stream that arrives whole (imported, or taken over in cluster mode) a place in
+  /// the count and the clock, evicting another if the share is full; false if none can go.
+  /// A stream already here keeps its place.
+  func makeRoom(for id: String) -> Bool {
+    guard streams[id] == nil else { return true }
+    if reserveStreamSlot(max: settings.snapshot.maxStreams) {
+      clockOrder.append(id)
+    } else if let slot = evictOne() {
+      clockOrder[slot] = id
+    } else {
+      return false
+    }
+    return true
+  }
+
   /// Forgets the first stream the clock finds not used since its last pass; returns the
   /// clock slot it occupied, or nil if this worker has no stream to give up.
   func evictOne() -> Int? {

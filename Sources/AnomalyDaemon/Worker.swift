@@ -395,15 +395,13 @@ final class Worker {
     case .export(let id):
       query.reply(.exported(streams[id].map { row(for: $0) }))
     case .install(let row):
-      if streams[row.id] == nil {
-        if reserveStreamSlot(max: settings.snapshot.maxStreams) {
-          clockOrder.append(row.id)
-        } else if let slot = evictOne() {
-          clockOrder[slot] = row.id
-        } else {
-          query.reply(.refused("ingest.max_streams reached"))
-          return
-        }
+      guard streams[row.id] != nil || mayCreate(row.id) else {
+        query.reply(.refused("cluster mode: its partition is held by another member"))
+        return
+      }
+      guard makeRoom(for: row.id) else {
+        query.reply(.refused("ingest.max_streams reached"))
+        return
       }
       restore([row], counted: false)
       if let installed = streams[row.id] { markDirty(installed) }

@@ -61,7 +61,7 @@ class Server:
             return json.load(reply)
 
     @staticmethod
-    def wait_for(what: str, probe, timeout=30.0):
+    def wait_for(what: str, probe, timeout=30.0, every=0.25):
         """Polls `probe()` until it returns something true; fails with the last answer."""
         deadline = time.monotonic() + timeout
         last = None
@@ -69,18 +69,23 @@ class Server:
             last = probe()
             if last:
                 return last
-            time.sleep(0.25)
+            time.sleep(every)
         raise AssertionError(f"{what}: not seen in {timeout} s (last answer {last!r})")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGTERM, timeout=10)
         self.log.close()
+
+
+def stop_process(proc: subprocess.Popen, sig: int, timeout: float):
+    """Sends `sig` and waits; kills the process if it is still there after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 class Prometheus(Server):
@@ -202,12 +207,6 @@ class PostgreSQL:
         )
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGINT, timeout=20)  # SIGINT: PostgreSQL's fast shutdown
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -13,7 +13,7 @@ import zmq
 
 from blackhole_proxy import BlackholeProxy
 from conftest import Daemon
-from real_servers import PostgreSQL
+from real_servers import PostgreSQL, Server
 
 LEASE = 2.0
 PARTITIONS = 64
@@ -41,14 +41,8 @@ def held(d: Daemon) -> set[int]:
 
 
 def wait_until(what: str, probe, timeout: float):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+    """Polls often: the failover times are read from when this returns."""
+    return Server.wait_for(what, probe, timeout, every=0.05)
 
 
 def settled(members: list[Daemon]) -> dict[int, int] | None:
