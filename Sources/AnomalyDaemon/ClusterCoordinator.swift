@@ -126,13 +126,14 @@ final class ClusterCoordinator {
   }
 
   /// Stops routing the partitions, has the workers hand their streams back, writes the state
-  /// that changed, and releases the leases. If any of that fails the leases are kept to lapse:
-  /// the next owner then waits the lease time, and resumes from the last checkpoint.
+  /// of every moved stream, and releases the leases. If any of that fails, the next turn finds
+  /// the leases renewed but not held and releases them unwritten: the next owner resumes from
+  /// the last checkpoint.
   private func handOver(_ partitions: Set<Int>) {
     for p in partitions { held[p] = nil }
     ownership.publish(owned: held.keys, deadline: deadline)
     guard let changes = gather(partitions, keepState: true) else {
-      logger.error("a worker did not hand back its streams within \(handBackWait) s; the leases will lapse")
+      logger.error("a worker did not hand back its streams within \(handBackWait) s; their last states are lost")
       return
     }
     do {
@@ -144,7 +145,7 @@ final class ClusterCoordinator {
       logger.notice(
         "handed partitions over", metadata: ["partitions": "\(partitions.count)", "streams": "\(outcome.written)"])
     } catch {
-      fail("cannot hand partitions over (their leases will lapse)", error)
+      fail("cannot hand partitions over; their next owner resumes from the last state saved", error)
     }
   }
 
