@@ -38,7 +38,7 @@ public enum ClusterSchema {
         """
         CREATE TABLE IF NOT EXISTS anomalyd_members (
           name text PRIMARY KEY, lease_until timestamptz NOT NULL, joined timestamptz NOT NULL DEFAULT now(),
-          control text NOT NULL DEFAULT '')
+          control text NOT NULL DEFAULT '', instance text NOT NULL DEFAULT '')
         """)
       try session.rows(
         """

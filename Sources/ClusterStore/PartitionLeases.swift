@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 
 /// One member's view of the cluster's leases, read and renewed in the shared database.
@@ -13,10 +14,14 @@ public struct PartitionLeases {
   public let leaseSeconds: Double
   private let session: PostgresSession
 
-  public init(session: PostgresSession, member: String, leaseSeconds: Double) {
+  /// Tells this process from another that was given the same member name by mistake.
+  public let instance: String
+
+  public init(session: PostgresSession, member: String, leaseSeconds: Double, instance: String = UUID().uuidString) {
     self.session = session
     self.member = member
     self.leaseSeconds = leaseSeconds
+    self.instance = instance
   }
 
   public struct Member: Sendable, Equatable {
@@ -46,14 +51,26 @@ public struct PartitionLeases {
   }
 
   /// Renews this member's lease and those of its partitions, and reads the cluster.
+  ///
+  /// Throws, renewing nothing, while another live process holds the same member name: two
+  /// processes sharing one name would share its leases and score the same streams. A member
+  /// restarted after a crash waits until its old lease lapses.
   public func renew(control: String) throws(ClusterStoreError) -> Turn {
     try session.transaction { () throws(ClusterStoreError) -> Turn in
-      try session.rows(
+      let registered = try session.rows(
         """
-        INSERT INTO anomalyd_members (name, lease_until, control)
-        VALUES (\(member), clock_timestamp() + make_interval(secs => \(leaseSeconds)), \(control))
-        ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until, control = EXCLUDED.control
+        INSERT INTO anomalyd_members (name, lease_until, control, instance)
+        VALUES (\(member), clock_timestamp() + make_interval(secs => \(leaseSeconds)), \(control), \(instance))
+        ON CONFLICT (name) DO UPDATE SET lease_until = EXCLUDED.lease_until, control = EXCLUDED.control,
+          instance = EXCLUDED.instance
+        WHERE anomalyd_members.instance = EXCLUDED.instance OR anomalyd_members.lease_until <= clock_timestamp()
+        RETURNING name
         """)
+      guard !registered.isEmpty else {
+        throw ClusterStoreError(
+          "member name '\(member)' is in use by another running instance (cluster.member must be unique); "
+            + "retrying until its lease lapses")
+      }
       var renewed: [Int: Int64] = [:]
       for row in try session.rows(
         """
@@ -122,6 +139,6 @@ public struct PartitionLeases {
 
   /// Leaves the cluster: the member's row goes, so the others reassign at once.
   public func leave() throws(ClusterStoreError) {
-    try session.rows("DELETE FROM anomalyd_members WHERE name = \(member)")
+    try session.rows("DELETE FROM anomalyd_members WHERE name = \(member) AND instance = \(instance)")
   }
 }

@@ -104,8 +104,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// password may come from `$PGPASSWORD` instead. Empty: a single host with its own SQLite
     /// file.
     public var postgresURL = ""
-    /// This instance's name in the cluster; empty: the host name. Must be unique: two
-    /// instances with one name would share leases.
+    /// This instance's name in the cluster; empty: the host name. Must be unique: a second
+    /// process with a name in use is refused until the first one's lease lapses.
     public var member = ""
     /// Streams map to this many partitions by the stable hash of their id; partitions move
     /// between members. Every member of a database must use the same count.

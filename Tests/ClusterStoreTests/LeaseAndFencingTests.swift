@@ -1,4 +1,5 @@
 import ClusterStore
+import Foundation
 import Logging
 import StateStore
 import XCTest
@@ -81,6 +82,24 @@ final class LeaseAndFencingTests: XCTestCase {
     XCTAssertEqual(try storeB.load(partitions: [3]).count, 1)
     XCTAssertEqual(try storeB.write([.init(id: "s", partition: 3, fence: again, row: nil)], nowMs: 5).written, 1)
     XCTAssertTrue(try storeB.load(partitions: [3]).isEmpty)
+  }
+
+  func testASecondProcessWithTheSameMemberNameIsRefused() throws {
+    let (a, b) = (try session(), try session())
+    let first = PartitionLeases(session: a, member: "h1", leaseSeconds: 0.5)
+    let copy = PartitionLeases(session: b, member: "h1", leaseSeconds: 30)
+    XCTAssertEqual(try first.claim([0, 1]).count, 2)
+    _ = try first.renew(control: "/run/first.sock")
+    XCTAssertThrowsError(try copy.renew(control: "/run/copy.sock")) { error in
+      XCTAssertTrue("\(error)".contains("in use by another running instance"), "\(error)")
+    }
+    // The refused renewal changed nothing: the first process still renews its partitions.
+    XCTAssertEqual(try first.renew(control: "/run/first.sock").renewed.keys.sorted(), [0, 1])
+    // Once the first lapses (a crash), the name is free again, but not its partitions' leases.
+    Thread.sleep(forTimeInterval: 0.7)
+    let turn = try copy.renew(control: "/run/copy.sock")
+    XCTAssertEqual(turn.members.map(\.control), ["/run/copy.sock"])
+    XCTAssertTrue(turn.renewed.isEmpty, "a lapsed lease was renewed")
   }
 
   func testStatesRoundTripInBatches() throws {
