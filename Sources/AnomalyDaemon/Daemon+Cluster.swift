@@ -64,7 +64,6 @@ extension Daemon {
 /// `anomalyctl cluster` (`info cluster`): the members, this member's leases and hand-overs.
 extension Daemon {
   func clusterSection() -> InfoReport.Section {
-    let config = configuration.withLock { $0.cluster }
     guard let cluster else {
       return .init(
         "cluster",
@@ -106,7 +105,7 @@ extension Daemon {
         ("member", .text(cluster.member)),
         ("database", stateFile.withLock { $0 }.map { .text($0) } ?? .none("-")),
         ("partitions", .int(Int64(cluster.partitionCount))),
-        ("lease_time_seconds", .double(config.leaseTime)),
+        ("lease_time_seconds", .double(cluster.leaseSeconds)),
         ("members", .list(members)),
         ("partitions_held", .int(Int64(held.count))),
         ("partitions_taken", .uint(cluster.partitionsTaken.value)),
