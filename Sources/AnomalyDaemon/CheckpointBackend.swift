@@ -45,8 +45,10 @@ extension CheckpointStore: CheckpointBackend {
 /// Records, per partition, when its streams were last written (`anomalyctl cluster`).
 struct ClusterCheckpoints: CheckpointBackend {
   let store: SharedCheckpoints
-  let location: String
+  let url: PostgresURL
   let status: ClusterStatus
+
+  var location: String { url.description }
 
   func write(_ changes: [CheckpointChange], nowMs: Int64) throws -> (written: Int, fenced: Int) {
     let outcome = try store.write(changes.compactMap(\.shared), nowMs: nowMs)

@@ -21,9 +21,9 @@ final class PersistenceCounters: Sendable {
 }
 
 /// The checkpoint thread: owns the store's connection (SQLite, or PostgreSQL in cluster mode)
-/// and writes the rows workers hand it, one transaction per batch. A failed write (read-only or full disk) is logged, counted and
-/// kept: the rows are retried with the next batch, newer state replacing older, while scoring
-/// goes on undisturbed.
+/// and writes the rows workers hand it, one transaction per batch. A failed write (read-only
+/// or full disk, an unreachable server) is logged, counted and kept: the rows are retried with
+/// the next batch, newer state replacing older, while scoring goes on undisturbed.
 final class Checkpointer {
   private let store: any CheckpointBackend
   private let queue: BlockingQueue<[CheckpointChange]>

@@ -151,8 +151,7 @@ final class ClusterCoordinator {
 
   /// Asks every worker for the partitions' streams; nil if one does not answer in time.
   private func gather(_ partitions: Set<Int>, keepState: Bool) -> [CheckpointChange]? {
-    let replies = BlockingQueue<[CheckpointChange]>(capacity: .max)
-    for queue in workers { queue.push(.handBack(partitions: partitions, keepState: keepState, reply: replies)) }
+    let replies = askHandBack(partitions, keepState: keepState)
     var changes: [CheckpointChange] = []
     let until = ProcessInfo.processInfo.systemUptime + handBackWait
     for _ in workers {
@@ -164,8 +163,14 @@ final class ClusterCoordinator {
 
   /// The workers forget the partitions' streams without saving them: the lease is gone.
   private func drop(_ partitions: Set<Int>) {
-    let ignored = BlockingQueue<[CheckpointChange]>(capacity: .max)
-    for queue in workers { queue.push(.handBack(partitions: partitions, keepState: false, reply: ignored)) }
+    _ = askHandBack(partitions, keepState: false)
+  }
+
+  /// Queues the hand-back on every worker; each answers once on the returned queue.
+  private func askHandBack(_ partitions: Set<Int>, keepState: Bool) -> BlockingQueue<[CheckpointChange]> {
+    let replies = BlockingQueue<[CheckpointChange]>(capacity: .max)
+    for queue in workers { queue.push(.handBack(partitions: partitions, keepState: keepState, reply: replies)) }
+    return replies
   }
 
   /// The leases ran out by this host's clock without a renewal.

@@ -29,7 +29,7 @@ extension Daemon {
         "partitions": "\(cluster.partitionCount)", "lease_time": "\(cluster.leaseSeconds)",
       ])
     return ClusterCheckpoints(
-      store: SharedCheckpoints(session: session, member: cluster.member), location: url.description, status: cluster)
+      store: SharedCheckpoints(session: session, member: cluster.member), url: url, status: cluster)
   }
 
   func clusterURL(_ config: DaemonConfiguration) throws -> PostgresURL {
@@ -48,9 +48,10 @@ extension Daemon {
       + "postgres://user[:password]@host[:port]/database, or postgres://user@/database?host=/socket/dir"
   }
 
-  /// Starts the coordinator's thread, with a connection of its own.
-  func startCoordinator(_ config: DaemonConfiguration, controlSocketPath: String) {
-    guard let cluster, let ownership, let url = try? clusterURL(config) else { return }
+  /// Starts the coordinator's thread, with a connection of its own to the database that
+  /// `openCluster` checked.
+  func startCoordinator(url: PostgresURL, controlSocketPath: String) {
+    guard let cluster, let ownership else { return }
     let session = PostgresSession(
       url: url, timeoutSeconds: Self.statementTimeout(leaseSeconds: cluster.leaseSeconds), logger: logger)
     nonisolated(unsafe) let coordinator = ClusterCoordinator(

@@ -279,7 +279,7 @@ public final class Daemon: Sendable {
       }
     }
 
-    startCoordinator(config, controlSocketPath: controlSocketPath)
+    if let sharedStore { startCoordinator(url: sharedStore.url, controlSocketPath: controlSocketPath) }
 
     let bound = Endpoints(
       ingest: ingestEndpoint.withLock { $0 }, publish: publishEndpoint.withLock { $0 }, control: controlSocketPath,

@@ -53,8 +53,6 @@ final class PartitionOwnership: Sendable {
     return state.withLock { $0 }
   }
 
-  var current: Snapshot { state.withLock { $0 } }
-
   /// Whether the leases are still valid by this host's clock.
   var isValid: Bool {
     ProcessInfo.processInfo.systemUptime < Double(bitPattern: deadlineBits.load(ordering: .acquiring))
