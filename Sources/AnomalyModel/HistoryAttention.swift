@@ -214,25 +214,26 @@ final class HistoryAttention {
     }
   }
 
-  /// out[k] += (entering − a[k])² − (leaving − b[k])² for k < n, eight lanes at a time.
+  /// out[k] += (entering − a[k])² − (leaving − b[k])² for k < n, eight lanes at a time, the
+  /// index arithmetic wrapping (n is at most the history's length) instead of checked.
   @inline(__always) private static func addChanges(
     _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
     _ entering: Float, _ leaving: Float, _ n: Int
   ) {
     let (vEntering, vLeaving) = (SIMD8<Float>(repeating: entering), SIMD8<Float>(repeating: leaving))
     var k = 0
-    while k + 8 <= n {
+    while k &+ 8 <= n {
       let added = vEntering - UnsafeRawPointer(a + k).loadUnaligned(as: SIMD8<Float>.self)
       let removed = vLeaving - UnsafeRawPointer(b + k).loadUnaligned(as: SIMD8<Float>.self)
       let target = UnsafeMutableRawPointer(out + k)
       let sum = target.loadUnaligned(as: SIMD8<Float>.self) + (added * added - removed * removed)
       target.storeBytes(of: sum, as: SIMD8<Float>.self)
-      k += 8
+      k &+= 8
     }
     while k < n {
       let (added, removed) = (entering - a[k], leaving - b[k])
       out[k] += added * added - removed * removed
-      k += 1
+      k &+= 1
     }
   }
 

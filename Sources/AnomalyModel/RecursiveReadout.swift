@@ -100,10 +100,19 @@ final class RecursiveReadout {
   ) {
     let (d, n) = (dimension, channels)
     let forgetting = 1 - 1 / memory
-    // gain = P f, accumulated along P's rows (P is symmetric), then f·P f.
-    for i in 0..<d { gain[i] = 0 }
+    // gain = P f. P is symmetric, so eight entries of the product are eight columns of P
+    // summed over its rows, each row's eight contiguous values times one feature: the sums
+    // stay in registers for the whole pass.
     inverse.withUnsafeBufferPointer { p in
-      for j in 0..<d { RecursiveReadout.scaleAndAdd(gain, 1, p.baseAddress! + j * d, features[j], d) }
+      var i = 0
+      while i + 8 <= d {
+        RecursiveReadout.eightColumnSums(p.baseAddress! + i, d, features, into: gain + i)
+        i += 8
+      }
+      while i < d {
+        gain[i] = Kernels.dot(p.baseAddress! + i * d, features, d)
+        i += 1
+      }
     }
     var curvature = 0.0
     for i in 0..<d { curvature += features[i] * gain[i] }
@@ -129,22 +138,55 @@ final class RecursiveReadout {
     }
   }
 
-  /// y = a y + b x over `n` doubles, two lanes at a time (the loops run over rows of P, which
-  /// are 10 long for one channel and 25 for eight).
+  /// Σ_j x[j] · m[j, 0..<8] over the `n` rows of a matrix with `n` columns whose first
+  /// column is at `m`, into `out[0..<8]`.
+  @inline(__always) static func eightColumnSums(
+    _ m: UnsafePointer<Double>, _ n: Int, _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>
+  ) {
+    var (low, high) = (SIMD4<Double>(), SIMD4<Double>())
+    var row = UnsafeRawPointer(m)
+    let rowBytes = n * MemoryLayout<Double>.stride
+    for j in 0..<n {
+      let v = SIMD4<Double>(repeating: x[j])
+      low += v * row.loadUnaligned(as: SIMD4<Double>.self)
+      high += v * row.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self)
+      row += rowBytes
+    }
+    let target = UnsafeMutableRawPointer(out)
+    target.storeBytes(of: low, as: SIMD4<Double>.self)
+    target.storeBytes(of: high, toByteOffset: 32, as: SIMD4<Double>.self)
+  }
+
+  /// y = a y + b x over `n` doubles, four lanes at a time (the loops run over rows of P, which
+  /// are 11 long for one channel and 33 for eight). The index arithmetic wraps instead of
+  /// checking for overflow (`n` is a row length): the checks were a third of the loop.
   @inline(__always) static func scaleAndAdd(
     _ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>, _ b: Double, _ n: Int
   ) {
     let raw = UnsafeMutableRawPointer(y)
     let source = UnsafeRawPointer(x)
     let (va, vb) = (SIMD2<Double>(repeating: a), SIMD2<Double>(repeating: b))
+    let pair = MemoryLayout<SIMD2<Double>>.stride
     var i = 0
-    while i + 2 <= n {
-      let offset = i * MemoryLayout<Double>.stride
+    while i &+ 4 <= n {
+      let offset = i &* MemoryLayout<Double>.stride
+      let value0 =
+        va * raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+        + vb * source.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
+      let value1 =
+        va * raw.loadUnaligned(fromByteOffset: offset &+ pair, as: SIMD2<Double>.self)
+        + vb * source.loadUnaligned(fromByteOffset: offset &+ pair, as: SIMD2<Double>.self)
+      raw.storeBytes(of: value0, toByteOffset: offset, as: SIMD2<Double>.self)
+      raw.storeBytes(of: value1, toByteOffset: offset &+ pair, as: SIMD2<Double>.self)
+      i &+= 4
+    }
+    if i &+ 2 <= n {
+      let offset = i &* MemoryLayout<Double>.stride
       let value =
         va * raw.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
         + vb * source.loadUnaligned(fromByteOffset: offset, as: SIMD2<Double>.self)
       raw.storeBytes(of: value, toByteOffset: offset, as: SIMD2<Double>.self)
-      i += 2
+      i &+= 2
     }
     if i < n { y[i] = a * y[i] + b * x[i] }
   }

@@ -3,7 +3,8 @@
 /// Swift cannot prove the model's raw pointers do not alias, so it does not auto-vectorise
 /// the plain loops; these kernels load and store `SIMD8<Float>` explicitly (unaligned), with a
 /// scalar tail for lengths that are not multiples of 8. They are `@inlinable` so that callers in
-/// other modules (benchmarks) get them specialised too.
+/// other modules (benchmarks) get them specialised too. Their counters wrap (`&+`) instead of
+/// checking for overflow: `n` is a buffer's length, and the checks were a fifth of a loop.
 enum Kernels {
   /// The sum of the lanes, as a tree: (v₀+v₄ + v₂+v₆) + (v₁+v₅ + v₃+v₇). The standard library's
   /// `sum()` adds the lanes one after another (its order is part of its meaning for floating
@@ -27,15 +28,15 @@ enum Kernels {
   static func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
     var i = 0
     let va = SIMD8<Float>(repeating: a)
-    while i + 8 <= n {
+    while i &+ 8 <= n {
       let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
       let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
       UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD8<Float>.self)
-      i += 8
+      i &+= 8
     }
     while i < n {
       y[i] += a * x[i]
-      i += 1
+      i &+= 1
     }
   }
 
@@ -44,14 +45,14 @@ enum Kernels {
   @inlinable @inline(__always)
   static func copy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
     var i = 0
-    while i + 8 <= n {
+    while i &+ 8 <= n {
       let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
       UnsafeMutableRawPointer(y + i).storeBytes(of: vx, as: SIMD8<Float>.self)
-      i += 8
+      i &+= 8
     }
     while i < n {
       y[i] = x[i]
-      i += 1
+      i &+= 1
     }
   }
 
@@ -60,14 +61,14 @@ enum Kernels {
   static func scale(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ a: Float, _ n: Int) {
     var i = 0
     let va = SIMD8<Float>(repeating: a)
-    while i + 8 <= n {
+    while i &+ 8 <= n {
       let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
       UnsafeMutableRawPointer(y + i).storeBytes(of: va * vx, as: SIMD8<Float>.self)
-      i += 8
+      i &+= 8
     }
     while i < n {
       y[i] = a * x[i]
-      i += 1
+      i &+= 1
     }
   }
 
@@ -76,16 +77,16 @@ enum Kernels {
   static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var acc = SIMD8<Float>(repeating: 0)
-    while i + 8 <= n {
+    while i &+ 8 <= n {
       let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
       let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
       acc += va * vb
-      i += 8
+      i &+= 8
     }
     var sum = horizontalSum(acc)
     while i < n {
       sum += a[i] * b[i]
-      i += 1
+      i &+= 1
     }
     return sum
   }
@@ -96,16 +97,16 @@ enum Kernels {
   static func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int) -> Double {
     var i = 0
     var acc = SIMD4<Double>(repeating: 0)
-    while i + 4 <= n {
+    while i &+ 4 <= n {
       let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self)
       let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Double>.self)
       acc += va * vb
-      i += 4
+      i &+= 4
     }
     var sum = horizontalSum(acc)
     while i < n {
       sum += a[i] * b[i]
-      i += 1
+      i &+= 1
     }
     return sum
   }

@@ -11,40 +11,56 @@ final class RecursiveReadoutTests: XCTestCase {
   /// pulling toward the model's read-out, solved here directly. Points counted at a tenth
   /// (above the threshold) enter that regression at a tenth.
   func testEqualsTheWeightedRidgeRegressionSolvedDirectly() {
+    checkEqualsTheRidgeRegression(shape: shape, usesHistory: false, dimension: 11)
+  }
+
+  /// The same for eight channels with the history attention's features: 33 features, so the
+  /// product P f runs in blocks of eight columns and a remainder.
+  func testEqualsTheRidgeRegressionWithEightChannels() {
+    let eight = ModelShape(channels: 8, hidden: 16, attentionDim: 8, window: 32)
+    checkEqualsTheRidgeRegression(shape: eight, usesHistory: true, dimension: 33)
+  }
+
+  func checkEqualsTheRidgeRegression(
+    shape: ModelShape, usesHistory: Bool, dimension: Int, file: StaticString = #filePath, line: UInt = #line
+  ) {
     let model = GRUAttentionModel(shape: shape, seed: 1)
-    let readout = RecursiveReadout(model: model, prior: 50, usesHistory: false)
+    let readout = RecursiveReadout(model: model, prior: 50, usesHistory: usesHistory)
     let initial = readout.weights
-    let d = readout.dimension
-    XCTAssertEqual(d, 11)
+    let (d, n) = (readout.dimension, shape.channels)
+    XCTAssertEqual(d, dimension, file: file, line: line)
     let forgetting = 1 - 1 / 500.0
     var rng = SplitMix64(seed: 3)
-    let truth = (0..<(2 * d)).map { _ in gaussian(&rng) }
+    let truth = (0..<(n * d)).map { _ in gaussian(&rng) }
     // The normal equations, accumulated as the recursion should have: A w_c = b_c.
     var a = [Double](repeating: 0, count: d * d)
     for i in 0..<d { a[i * d + i] = 50 }
-    var b = (0..<2).map { c in (0..<d).map { 50 * initial[$0 * 2 + c] } }
+    var b = (0..<n).map { c in (0..<d).map { 50 * initial[$0 * n + c] } }
     var gain = [Double](repeating: 0, count: d)
-    var step = [0.0, 0.0]
-    for n in 0..<1000 {
+    var step = [Double](repeating: 0, count: n)
+    for k in 0..<1000 {
       var features = (0..<d).map { _ in gaussian(&rng) }
       features[d - 1] = 1
-      let targets = (0..<2).map { c in
+      let targets = (0..<n).map { c in
         Float((0..<d).reduce(0.0) { $0 + truth[c * d + $1] * features[$1] } + 0.1 * gaussian(&rng))
       }
-      let weight = n % 10 == 3 ? 0.1 : 1
-      var predictions = [0.0, 0.0]
+      let weight = k % 10 == 3 ? 0.1 : 1
+      var predictions = [Double](repeating: 0, count: n)
       readout.predict(features, into: &predictions)
       readout.learn(
         features, target: targets, predictions: predictions, weight: weight, memory: 500, gain: &gain, step: &step)
       for i in 0..<(d * d) { a[i] *= forgetting }
       for i in 0..<d { for j in 0..<d { a[i * d + j] += weight * features[i] * features[j] } }
-      for c in 0..<2 { for i in 0..<d { b[c][i] = forgetting * b[c][i] + weight * features[i] * Double(targets[c]) } }
+      for c in 0..<n { for i in 0..<d { b[c][i] = forgetting * b[c][i] + weight * features[i] * Double(targets[c]) } }
     }
-    for c in 0..<2 {
+    for c in 0..<n {
       let direct = solve(a, b[c], d)
-      for i in 0..<d { XCTAssertEqual(readout.weights[i * 2 + c], direct[i], accuracy: 1e-7 * max(1, abs(direct[i]))) }
+      for i in 0..<d {
+        XCTAssertEqual(
+          readout.weights[i * n + c], direct[i], accuracy: 1e-7 * max(1, abs(direct[i])), file: file, line: line)
+      }
       // And it has found the relation, up to the noise and what is left of the prior's pull.
-      for i in 0..<d { XCTAssertEqual(direct[i], truth[c * d + i], accuracy: 0.1) }
+      for i in 0..<d { XCTAssertEqual(direct[i], truth[c * d + i], accuracy: 0.1, file: file, line: line) }
     }
   }
 
