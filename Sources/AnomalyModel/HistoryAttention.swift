@@ -150,11 +150,19 @@ final class HistoryAttention {
     if seen < capacity + length { seen += 1 }
     readings.withUnsafeMutableBufferPointer { z0 in
       distances.withUnsafeMutableBufferPointer { d in
-        for c in 0..<channels {
+        // Two channels a pass where there are two: their changes are summed in registers
+        // and the distances loaded and stored once for both.
+        var c = 0
+        while c < channels {
           let ring = z0.baseAddress! + c * capacity
+          let both = c + 1 < channels
           ring[newest] = z[c]
+          if both { ring[capacity + newest] = z[c + 1] }
+          let leaving = (newest + match) % capacity
           updateDistances(
-            d.baseAddress!, ring: UnsafePointer(ring), entering: z[c], leaving: ring[(newest + match) % capacity])
+            d.baseAddress!, ring: UnsafePointer(ring), entering: (z[c], both ? z[c + 1] : 0),
+            leaving: (ring[leaving], both ? ring[capacity + leaving] : 0), both: both)
+          c += both ? 2 : 1
         }
         let lag = refreshLag
         d[lag - 1] = exactDistance(lag: lag, readings: UnsafePointer(z0.baseAddress!))
@@ -198,18 +206,25 @@ final class HistoryAttention {
     }
   }
 
-  /// Adds one channel's change to every lag's distance: the pair that enters the window
-  /// (z_t, z_{t−ℓ}) and the pair that leaves it (z_{t−m}, z_{t−m−ℓ}), in runs between the
-  /// ring's wrap points.
+  /// Adds one channel's change to every lag's distance, or two channels' if `both` (the
+  /// second channel's ring follows the first's): the pair that enters the window (z_t,
+  /// z_{t−ℓ}) and the pair that leaves it (z_{t−m}, z_{t−m−ℓ}), in runs between the ring's wrap
+  /// points (the same for every channel).
   @inline(__always) private func updateDistances(
-    _ d: UnsafeMutablePointer<Float>, ring: UnsafePointer<Float>, entering: Float, leaving: Float
+    _ d: UnsafeMutablePointer<Float>, ring: UnsafePointer<Float>, entering: (Float, Float), leaving: (Float, Float),
+    both: Bool
   ) {
     var lag = 1
     while lag <= length {
       let recent = (newest + lag) % capacity
       let old = (newest + match + lag) % capacity
       let run = Swift.min(length - lag + 1, capacity - recent, capacity - old)
-      HistoryAttention.addChanges(d + (lag - 1), ring + recent, ring + old, entering, leaving, run)
+      if both {
+        HistoryAttention.addChanges(
+          d + (lag - 1), ring + recent, ring + old, capacity, entering, leaving, run)
+      } else {
+        HistoryAttention.addChanges(d + (lag - 1), ring + recent, ring + old, entering.0, leaving.0, run)
+      }
       lag += run
     }
   }
@@ -233,6 +248,34 @@ final class HistoryAttention {
     while k < n {
       let (added, removed) = (entering - a[k], leaving - b[k])
       out[k] += added * added - removed * removed
+      k &+= 1
+    }
+  }
+
+  /// The same for two channels whose rings are `gap` floats apart, their changes summed before
+  /// they are added to `out`.
+  @inline(__always) private static func addChanges(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ gap: Int,
+    _ entering: (Float, Float), _ leaving: (Float, Float), _ n: Int
+  ) {
+    let (enter0, enter1) = (SIMD8<Float>(repeating: entering.0), SIMD8<Float>(repeating: entering.1))
+    let (leave0, leave1) = (SIMD8<Float>(repeating: leaving.0), SIMD8<Float>(repeating: leaving.1))
+    let (a1, b1) = (a + gap, b + gap)
+    var k = 0
+    while k &+ 8 <= n {
+      let added0 = enter0 - UnsafeRawPointer(a + k).loadUnaligned(as: SIMD8<Float>.self)
+      let removed0 = leave0 - UnsafeRawPointer(b + k).loadUnaligned(as: SIMD8<Float>.self)
+      let added1 = enter1 - UnsafeRawPointer(a1 + k).loadUnaligned(as: SIMD8<Float>.self)
+      let removed1 = leave1 - UnsafeRawPointer(b1 + k).loadUnaligned(as: SIMD8<Float>.self)
+      let change = (added0 * added0 - removed0 * removed0) + (added1 * added1 - removed1 * removed1)
+      let target = UnsafeMutableRawPointer(out + k)
+      target.storeBytes(of: target.loadUnaligned(as: SIMD8<Float>.self) + change, as: SIMD8<Float>.self)
+      k &+= 8
+    }
+    while k < n {
+      let (added0, removed0) = (entering.0 - a[k], leaving.0 - b[k])
+      let (added1, removed1) = (entering.1 - a1[k], leaving.1 - b1[k])
+      out[k] += (added0 * added0 - removed0 * removed0) + (added1 * added1 - removed1 * removed1)
       k &+= 1
     }
   }
