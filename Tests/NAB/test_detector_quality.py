@@ -28,10 +28,9 @@ def test_nab_scores_stay_above_the_floor(tmp_path):
         check=True, capture_output=True, timeout=600,
     )
     result = json.loads(summary.read_text())
-    # Measured 76.65 / 68.61 / 81.56 (optimised) and 76.24 / 67.78 / 81.28 (own) on 2026-12-06
-    # (with the history attention; the four weight seeds' lowest standard scores are 75.17 and
-    # 74.73). The floors leave room for floating-point differences between builds, not for
-    # regressions.
+    # Measured 76.26 / 68.64 / 81.01 (optimised) and 75.80 / 67.72 / 80.71 (own) on 2026-12-07
+    # (range_tolerance 0.1; the four weight seeds' lowest standard scores are 73.82 and 73.21).
+    # The floors leave room for floating-point differences between builds, not for regressions.
     assert result["optimised"]["standard"]["score"] >= 75.5
     assert result["optimised"]["reward_low_FP_rate"]["score"] >= 67.5
     assert result["own_threshold"]["standard"] >= 75
