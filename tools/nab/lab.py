@@ -234,7 +234,7 @@ def stuck_surprises(values, level, minimum_run=3, learning_factor=0.1, warmup=20
     return out
 
 
-def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.05, cooldown=100,
+def pipeline(row, warmup=200, smoothing=32, suppression=50, risk=1e-3, range_tolerance=0.1, cooldown=100,
              recovery=10, escalation=1.0, stuck_min_run=3, periodic=0.1, point_risk=None, trend_risk=None, point_transform=None, extra_logs=(), record=0,
              recalibrate=0, early_tails=False, range_memory=0, record_candidates=(), sources=None):
     """The daemon's score for every row of one file, from its errors (StreamDetector.process)."""
