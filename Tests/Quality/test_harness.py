@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "quality"
 import metrics  # noqa: E402
 import periodic  # noqa: E402
 import servers  # noqa: E402
+import telemetry  # noqa: E402
 import zscore  # noqa: E402
 
 
@@ -61,3 +62,17 @@ def test_server_machines_have_constant_counter_and_quantised_channels_and_test_p
         for c in servers.COUNTERS:
             assert np.any(np.diff(x[:, c]) < 0) and np.mean(np.diff(x[:, c]) >= 0) > 0.99
         assert len(incidents) == 4 and all(servers.TRAIN < s <= e < servers.ROWS for s, e, _ in incidents)
+
+
+def test_telemetry_channels_have_silent_commands_and_commanded_switches_and_test_part_faults():
+    for base, x, faults in telemetry.build(3, channels=8):
+        assert x.shape == (telemetry.ROWS, 1 + telemetry.COMMANDS)
+        commands = x[:, 1:]
+        assert set(np.unique(commands)) <= {0.0, 1.0}
+        assert (commands.sum(axis=0) > 0).sum() <= telemetry.ACTIVE  # most command channels never fire
+        assert 1 <= len(faults) <= 2 and all(telemetry.TRAIN < s <= e < telemetry.ROWS for s, e, _ in faults)
+        if base == "modes":
+            # Outside the faults, the level changes only within three rows after a command.
+            changed = np.flatnonzero(np.abs(np.diff(x[:telemetry.TRAIN, 0])) > 0.1) + 1
+            sent = np.flatnonzero(commands[:telemetry.TRAIN].sum(axis=1) > 0)
+            assert all(np.any((r - sent >= 1) & (r - sent <= 3)) for r in changed), base

@@ -8,6 +8,8 @@
   fault and a three-channel machine (one draw per seed).
 - `periodic`: `tools/quality/periodic.py`, long periodic signals with one subtle fault each.
 - `servers`: `tools/quality/servers.py`, server machines of 38 metrics.
+- `telemetry`: `tools/quality/telemetry.py`, spacecraft-like channels: a telemetry value beside
+  mostly silent command channels.
 
 The shared corpora are absent from a user's clone: `available()` says which are here.
 """
@@ -30,15 +32,17 @@ import corpus as synthetic_corpus  # noqa: E402
 import periodic  # noqa: E402
 import scorer  # noqa: E402
 import servers  # noqa: E402
+import telemetry  # noqa: E402
 from series import Series  # noqa: E402
 
-NAMES = ("nab", "skab", "synthetic", "periodic", "servers")
+NAMES = ("nab", "skab", "synthetic", "periodic", "servers", "telemetry")
 SKAB_TRAIN = 400
 
 
 def available(shared: Path = SHARED) -> dict[str, bool]:
     return {"nab": (shared / "nab" / "labels" / "combined_windows.json").exists(),
-            "skab": (shared / "skab" / "data").is_dir(), "synthetic": True, "periodic": True, "servers": True}
+            "skab": (shared / "skab" / "data").is_dir(), "synthetic": True, "periodic": True, "servers": True,
+            "telemetry": True}
 
 
 def _minutes(rows: int, step: int) -> list[str]:
@@ -104,6 +108,15 @@ def generated_servers(seed: int = 1) -> list[Series]:
     return out
 
 
+def generated_telemetry(seed: int = 1) -> list[Series]:
+    stamps = _minutes(telemetry.ROWS, 1)
+    columns = ["value", *(f"command{c}" for c in range(telemetry.COMMANDS))]
+    return [Series("telemetry", f"channel-{i}/{base}", columns, stamps, x.tolist(), [(s, e) for s, e, _ in faults],
+                   telemetry.TRAIN, kind=",".join(k for _, _, k in faults))
+            for i, (base, x, faults) in enumerate(telemetry.build(seed))]
+
+
 def load(name: str, seed: int = 1, shared: Path = SHARED) -> list[Series]:
     return {"nab": lambda: nab(shared), "skab": lambda: skab(shared), "synthetic": lambda: synthetic(seed),
-            "periodic": lambda: generated_periodic(seed), "servers": lambda: generated_servers(seed)}[name]()
+            "periodic": lambda: generated_periodic(seed), "servers": lambda: generated_servers(seed),
+            "telemetry": lambda: generated_telemetry(seed)}[name]()

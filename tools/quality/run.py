@@ -19,7 +19,7 @@ for the z-score (`tools/quality/zscore.py`):
 - false events per 10,000 normal scored rows (events outside every labelled segment).
 
 The corpora (`tools/quality/corpora.py`): NAB and SKAB from ../shared/datasets when present
-(skipped with a note otherwise), and three generated ones, drawn from `--seed`.
+(skipped with a note otherwise), and four generated ones, drawn from `--seed`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import corpora  # noqa: E402
 import metrics  # noqa: E402
 import periodic  # noqa: E402
 import servers  # noqa: E402
+import telemetry  # noqa: E402
 import zscore  # noqa: E402
 from series import Series  # noqa: E402
 
@@ -122,10 +123,11 @@ def own_metric(corpus: str, series: list[Series], outputs: list[Output]) -> dict
             start, end = s.segments[0]
             hits += start - periodic.TOLERANCE <= top <= end + periodic.TOLERANCE
         return {"top1": hits, "of": len(series)}
-    if corpus == "servers":
+    if corpus in ("servers", "telemetry"):
+        late = servers.LATE if corpus == "servers" else telemetry.LATE
         tp_events = all_events = detected = segments = 0
         for s, o in zip(series, outputs):
-            a, b, c, d = metrics.event_f1(o.events[s.scored_from:], s.segments, s.scored_from, servers.LATE)
+            a, b, c, d = metrics.event_f1(o.events[s.scored_from:], s.segments, s.scored_from, late)
             tp_events, all_events, detected, segments = tp_events + a, all_events + b, detected + c, segments + d
         precision = tp_events / all_events if all_events else 0.0
         return {"event_f1": metrics.f1(precision, detected / segments), "precision": precision,
