@@ -198,6 +198,7 @@ extension Daemon {
             ("seasonal_correlation", .double(d.slowBlock > 0 ? d.seasonalCorrelation : 0)),
             // Streams of 2 up to this many channels get the cross-channel check (0: off).
             ("cross_channel_limit", .int(Int64(d.crossChannelLimit))),
+            ("discrete_values", .int(Int64(d.discreteValues))),
             ("seed", .uint(d.seed)),
           ]))
     }

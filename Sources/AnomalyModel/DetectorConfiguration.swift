@@ -109,6 +109,11 @@ public struct DetectorConfiguration: Sendable, Equatable {
   /// it caught 21 and 19 of 28 decoupled channels instead of 15 and 14 (docs/quality.md), at
   /// 16 KB for the widest.
   public var crossChannelLimit = 64
+  /// In a stream of several channels, a channel that has taken at most this many distinct
+  /// values is judged by how often it takes each (`DiscreteChannels`) instead of by its
+  /// reconstruction error (0 turns it off). Four covers a flag, a command, a switch and a
+  /// small state.
+  public var discreteValues = 4
 
   public init() {}
 
@@ -193,6 +198,7 @@ public struct DetectorConfiguration: Sendable, Equatable {
     if !(0...1024).contains(crossChannelLimit) {
       return ("cross_channel_limit", "must be between 0 (off) and 1024")
     }
+    if !(0...64).contains(discreteValues) { return ("discrete_values", "must be between 0 (off) and 64") }
     return nil
   }
 

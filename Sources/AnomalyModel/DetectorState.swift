@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (10; 9, without the situations marked normal by feedback and the episode state, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
+///     u16     format version (11; 10, without the discrete channels' value counts, 9, without the situations marked normal by feedback and the episode state, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -13,13 +13,14 @@
 ///             follows, that check, the recent fraction of points above the threshold, and
 ///             whether the read-out refit follows, then the refit, then whether the history
 ///             attention follows, and the history attention, then the situations marked
-///             normal (`AcceptedPatterns`) and the episode state (`EpisodeState`)
+///             normal (`AcceptedPatterns`) and the episode state (`EpisodeState`), then whether
+///             discrete channels' value counts follow (`DiscreteChannels`), and those
 ///     u32     CRC-32 of the payload
 ///
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 10
+  public static let stateVersion: UInt16 = 11
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -45,6 +46,8 @@ extension StreamDetector {
     history?.encode(into: &payload)
     accepted.encode(into: &payload)
     episode.encode(into: &payload)
+    payload.write(discrete != nil)
+    discrete?.encode(into: &payload)
     var out = StateWriter()
     for b in StreamDetector.stateMagic { out.write(b) }
     out.write(StreamDetector.stateVersion)
@@ -110,6 +113,10 @@ extension StreamDetector {
       try detector.accepted.decode(from: &r, patternLength: length)
       try detector.episode.decode(from: &r, channels: channels)
     }
+    if version >= 11 {
+      guard try r.readBool() == (detector.discrete != nil) else { throw .invalid("discrete channels presence") }
+      try detector.discrete?.decode(from: &r)
+    }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector
   }
@@ -143,6 +150,7 @@ extension DetectorConfiguration {
     w.write(readoutPrior)
     w.write(historyLength)
     w.write(historyMatch)
+    w.write(discreteValues)
   }
 
   /// Version 1 states predate escalation, and versions 1 and 2 the stuck-sensor check, the
@@ -194,6 +202,8 @@ extension DetectorConfiguration {
     // Version 8 added the history attention.
     historyLength = version >= 8 ? try r.readInt() : 0
     if version >= 8 { historyMatch = try r.readInt() }
+    // Version 11 added the discrete channels.
+    discreteValues = version >= 11 ? try r.readInt() : 0
     if let (key, reason) = validationError() { throw .invalid("configuration \(key) \(reason)") }
   }
 }

@@ -55,6 +55,9 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// One channel against the other channels of the same reading (the cross-channel check):
   /// a channel that stopped agreeing with its siblings.
   case decoupled
+  /// A value that a channel of few distinct values rarely or never takes (`DiscreteChannels`):
+  /// a flag raised, a state never entered.
+  case rareValue = "rare_value"
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -130,10 +133,12 @@ public struct ErrorScorer: Sendable, Equatable {
   /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
   /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
   /// check's (`SeasonalCheck`), likewise; `crossChannelSurprise` the cross-channel check's
-  /// (`CrossChannelCheck`), 0 for a stream without it.
+  /// (`CrossChannelCheck`), 0 for a stream without it; `rareValueSurprise` the discrete
+  /// channels' (`DiscreteChannels`), likewise.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
-    slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0
+    slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0,
+    rareValueSurprise: Double = 0
   ) -> (score: Double, onsetScore: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -152,6 +157,7 @@ public struct ErrorScorer: Sendable, Equatable {
     consider(slowSurprise, .slow)
     consider(seasonalSurprise, .seasonal)
     consider(crossChannelSurprise, .decoupled)
+    consider(rareValueSurprise, .rareValue)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

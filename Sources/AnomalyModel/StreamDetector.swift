@@ -173,6 +173,9 @@ public final class StreamDetector {
   /// Each channel against the others of the same reading (nil for one channel, beyond
   /// `cross_channel_limit`, or when off).
   var crossChannel: CrossChannelCheck?
+  /// Channels of few distinct values, judged by their values' frequencies (nil for one
+  /// channel, or when `discrete_values` is 0).
+  var discrete: DiscreteChannels?
   /// The read-out refitted by recursive least squares (`readout_memory`; nil when off).
   var readout: RecursiveReadout?
   /// Attention over the last `history_length` readings' subsequences (nil when off).
@@ -207,6 +210,7 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(resolved, channels: channels)
     slow = StreamDetector.makeSlowScale(resolved, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(resolved, channels: channels)
+    discrete = StreamDetector.makeDiscreteChannels(resolved, channels: channels)
     history = StreamDetector.makeHistory(resolved, channels: channels)
     readout = StreamDetector.makeReadout(resolved, model: model)
   }
@@ -221,6 +225,10 @@ public final class StreamDetector {
 
   private static func makeCrossChannelCheck(_ c: DetectorConfiguration, channels: Int) -> CrossChannelCheck? {
     c.checksCrossChannel(channels: channels) ? CrossChannelCheck(configuration: c, channels: channels) : nil
+  }
+
+  private static func makeDiscreteChannels(_ c: DetectorConfiguration, channels: Int) -> DiscreteChannels? {
+    channels > 1 && c.discreteValues > 0 ? DiscreteChannels(channels: channels, limit: c.discreteValues) : nil
   }
 
   private static func makeSlowScale(_ c: DetectorConfiguration, channels: Int) -> SlowScale? {
@@ -248,6 +256,7 @@ public final class StreamDetector {
     stuck = StreamDetector.makeStuckCheck(configuration, channels: channels)
     slow = StreamDetector.makeSlowScale(configuration, channels: channels)
     crossChannel = StreamDetector.makeCrossChannelCheck(configuration, channels: channels)
+    discrete = StreamDetector.makeDiscreteChannels(configuration, channels: channels)
     history = StreamDetector.makeHistory(configuration, channels: channels)
     readout = StreamDetector.makeReadout(configuration, model: model)
     accepted = AcceptedPatterns()
@@ -283,14 +292,18 @@ public final class StreamDetector {
     var largestChannelError = 0.0
     for c in 0..<channels {
       let predicted = refitted ? workspace.readoutPrediction[c] : Double(prediction[c])
-      let difference = predicted - Double(workspace.input[c])
-      squared += difference * difference
-      largestChannelError = Swift.max(largestChannelError, abs(difference))
       let expected = normaliser.denormalise(predicted, channel: c)
       workspace.expected[c] = expected
       workspace.channelError[c] = abs(values[c] - expected)
+      let difference = predicted - Double(workspace.input[c])
+      squared += difference * difference
+      // A discrete channel's pulse would dominate the largest single error: its evidence is
+      // the novelty of its value instead. In the joint error it is one channel among several.
+      if let discrete, discrete.isDiscrete(c) { continue }
+      largestChannelError = Swift.max(largestChannelError, abs(difference))
     }
     let error = (squared / Double(channels)).squareRoot()
+    let rareValueSurprise = discrete?.surprise(values) ?? 0
 
     samples += 1
     let warmup = UInt64(config.warmup)
@@ -320,7 +333,7 @@ public final class StreamDetector {
       var scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
-        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0)
+        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0, rareValueSurprise: rareValueSurprise)
       if scored.above, !accepted.isEmpty, let current = history?.latestSubsequence(), accepted.matches(current) {
         // A situation the operator called normal: below the threshold, learned as normal.
         scored.above = false
@@ -368,6 +381,7 @@ public final class StreamDetector {
         values, gateOpen: gate.inEpisode, recovery: config.alarmRecovery, maximumAge: config.thresholdWindow)
     }
     normaliser.update(values, weight: weight)
+    discrete?.update(values)
     ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)
     return result
   }

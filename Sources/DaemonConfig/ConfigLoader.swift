@@ -212,6 +212,7 @@ public enum ConfigLoader {
     try r.read("slow_range_tolerance", &d.slowRangeTolerance)
     try r.read("seasonal_correlation", &d.seasonalCorrelation)
     try r.read("cross_channel_limit", &d.crossChannelLimit)
+    try r.read("discrete_values", &d.discreteValues)
   }
 
   /// Range checks across the whole configuration.

@@ -89,6 +89,10 @@ final class StateTests: XCTestCase {
 
   /// A checkpoint written before the history attention existed (format version 7) restores
   /// with everything else and the read-out refit on the model's features alone, as before.
+  func testVersionTenStateRestoresWithoutDiscreteChannels() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 10), version: 10)
+  }
+
   func testVersionSevenStateRestoresWithoutTheHistoryAttention() throws {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 7), version: 7)
   }
@@ -126,7 +130,7 @@ final class StateTests: XCTestCase {
   /// that tail is refused.
   func testVersionEightStateRestoresWithoutTheNoveltyTail() throws {
     let series = makeSeries(2000, channels: 1)
-    let original = StreamDetector(configuration: DetectorConfiguration(), channels: 1)
+    let original = StreamDetector(configuration: DetectorConfiguration.restored(from: 10), channels: 1)
     XCTAssertNotNil(original.history)
     let workspace = DetectorWorkspace()
     for values in series[..<1000] { _ = values.withUnsafeBufferPointer { original.process($0, workspace) } }
@@ -139,10 +143,14 @@ final class StateTests: XCTestCase {
     var retiredTail = StateWriter()
     tail.encode(into: &retiredTail)
     let blob = original.encodeState()
-    // Version 10 appended the situations marked normal and the episode state: 33 bytes with none
-    // marked and no episode open.
+    // Version 10 appended the situations marked normal and the episode state (33 bytes with none
+    // marked and no episode open), and version 11 the configuration's last field (8 bytes) and
+    // the discrete channels' flag (1 byte).
     XCTAssertTrue(original.accepted.isEmpty)
-    let payload = Array(blob[10..<(blob.count - 4 - 33)]) + retiredTail.bytes
+    var payload = Array(blob[10..<(blob.count - 4 - 1 - 33)]) + retiredTail.bytes
+    var w = StateWriter()
+    original.configuration.encode(into: &w)
+    payload.removeSubrange((w.bytes.count - 8)..<w.bytes.count)
     let restored = try StreamDetector.decodeState(withHeader(payload, version: 8))
     XCTAssertEqual(restored.encodeState(), blob)
     assertContinueIdentically(original, restored, on: series[1000...])
@@ -190,23 +198,29 @@ final class StateTests: XCTestCase {
   /// the gate's recurring-burst fields and the stuck-sensor block after the ranges; version 2
   /// the configuration's double before those and the gate's event surprise.
   func olderState(_ detector: StreamDetector, version: UInt16) -> [UInt8] {
-    let blob = detector.encodeState()
-    // Version 10 appended the situations marked normal and the episode state (33 bytes with none
-    // marked and no episode open).
-    precondition(detector.accepted.isEmpty, "older formats have no situations marked normal")
-    var payload = Array(blob[10..<(blob.count - 4 - 33)])
     func length(_ encode: (inout StateWriter) -> Void) -> Int {
       var w = StateWriter()
       encode(&w)
       return w.bytes.count
     }
+    // Version 11 added the configuration's last field and, at the payload's end, the discrete
+    // channels' presence flag (absent for these one-channel detectors).
+    precondition(detector.discrete == nil, "older formats have no discrete channels")
+    var payload = Array(detector.encodeState().dropFirst(10).dropLast(4 + 1))
+    let versionElevenConfigurationEnd = length { detector.configuration.encode(into: &$0) }
+    payload.removeSubrange((versionElevenConfigurationEnd - 8)..<versionElevenConfigurationEnd)
+    if version == 10 { return withHeader(payload, version: version) }
+    // Version 10 appended the situations marked normal and the episode state (33 bytes with none
+    // marked and no episode open).
+    precondition(detector.accepted.isEmpty, "older formats have no situations marked normal")
+    payload.removeLast(33)
     precondition(version >= 5 || detector.slow?.seasonalPeriods == nil, "formats before 5 have no seasonal check")
     precondition(version >= 4 || detector.slow == nil, "formats before 4 have no slow scale")
     precondition(detector.crossChannel == nil, "older formats have no cross-channel check")
     precondition(detector.history == nil, "older formats have no history attention")
     // Version 8 added the configuration's last two fields and the history attention's presence
     // flag at the payload's end; what follows works on the version-7 payload.
-    let currentConfigurationEnd = length { detector.configuration.encode(into: &$0) }
+    let currentConfigurationEnd = versionElevenConfigurationEnd - 8
     payload.removeSubrange((payload.count - 1)..<payload.count)
     payload.removeSubrange((currentConfigurationEnd - 16)..<currentConfigurationEnd)
     if version == 7 { return withHeader(payload, version: version) }
@@ -326,6 +340,7 @@ extension DetectorConfiguration {
   /// what a checkpoint of that version restores to.
   static func restored(from version: UInt16) -> DetectorConfiguration {
     var configuration = DetectorConfiguration()
+    if version < 11 { configuration.discreteValues = 0 }
     if version < 8 { configuration.historyLength = 0 }
     if version < 7 { configuration.readoutMemory = 0 }
     if version < 6 {

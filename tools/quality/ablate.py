@@ -35,13 +35,14 @@ VARIANTS = {
     "no_slow": ["detector.slow_block=0"],
     "no_seasonal": ["detector.seasonal_correlation=0"],
     "no_cross": ["detector.cross_channel_limit=0"],
+    "no_discrete": ["detector.discrete_values=0"],
 }
 
 
 def own(corpus: str, m: dict) -> str:
     return {"nab": lambda: f"{m['standard']:.2f}", "skab": lambda: f"{m['f1']:.3f}",
             "synthetic": lambda: f"{m['recall']:.2f}", "periodic": lambda: f"{m['top1']}/{m['of']}",
-            "servers": lambda: f"{m['event_f1']:.2f}"}[corpus]()
+            "servers": lambda: f"{m['event_f1']:.2f}", "telemetry": lambda: f"{m['event_f1']:.2f}"}[corpus]()
 
 
 def main() -> int:
@@ -51,8 +52,9 @@ def main() -> int:
     args = parser.parse_args()
     anomalyctl = args.anomalyctl or binaries.release_binary()
     names = args.only.split(",") if args.only else list(VARIANTS)
-    corpora = ("nab", "skab", "synthetic", "periodic", "servers")
-    heads = {"nab": "NAB std", "skab": "SKAB F1", "synthetic": "synth rec", "periodic": "periodic", "servers": "srv evF1"}
+    corpora = ("nab", "skab", "synthetic", "periodic", "servers", "telemetry")
+    heads = {"nab": "NAB std", "skab": "SKAB F1", "synthetic": "synth rec", "periodic": "periodic", "servers": "srv evF1",
+             "telemetry": "tel evF1"}
     print(f"{'variant':17}" + "".join(f"{heads[c]:>10}{'AP':>7}" for c in corpora) + f"{'false/10k':>11}")
     for name in names:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
