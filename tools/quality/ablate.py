@@ -2,7 +2,7 @@
 """What each part of the detector contributes, on every corpus: the whole table
 (`tools/quality/run.py`) once with the defaults and once with each part turned off.
 
-    tools/quality/ablate.py                  # all variants, about 4 minutes
+    tools/quality/ablate.py                  # all variants, about 10 minutes
     tools/quality/ablate.py --only frozen,window1
 
 One row per variant: each corpus's own metric and the point-wise average precision (AP), and
