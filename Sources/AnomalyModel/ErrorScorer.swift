@@ -55,8 +55,8 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// One channel against the other channels of the same reading (the cross-channel check):
   /// a channel that stopped agreeing with its siblings.
   case decoupled
-  /// A value that a channel of few distinct values rarely or never takes (`DiscreteChannels`):
-  /// a flag raised, a state never entered.
+  /// A value that a channel of few distinct values has never taken (`DiscreteChannels`): a
+  /// flag raised, a state never entered.
   case rareValue = "rare_value"
 }
 
