@@ -299,7 +299,7 @@ public final class StreamDetector {
       squared += difference * difference
       // A discrete channel's pulse would dominate the largest single error: its evidence is
       // the novelty of its value instead. In the joint error it is one channel among several.
-      if let discrete, discrete.isDiscrete(c) { continue }
+      if discrete?.isDiscrete(c) == true { continue }
       largestChannelError = Swift.max(largestChannelError, abs(difference))
     }
     let error = (squared / Double(channels)).squareRoot()
