@@ -34,9 +34,12 @@ final class CrossChannelCheck {
       catchUp: c.thresholdCatchUp, correctsForClipping: true)
   }
 
-  /// The largest |residual| of the normalised reading `z`; the residuals are left in
+  /// The largest |residual| of the normalised reading `z`, over the channels that are not
+  /// `discrete` (a command pulse is not a channel disagreeing); the residuals are left in
   /// `residuals` (`channels` long) for `learn`.
-  func largestResidual(_ z: UnsafePointer<Float>, residuals: UnsafeMutablePointer<Float>) -> Double {
+  func largestResidual(
+    _ z: UnsafePointer<Float>, residuals: UnsafeMutablePointer<Float>, leavingOut discrete: borrowing DiscreteChannels?
+  ) -> Double {
     let n = channels
     return weights.withUnsafeBufferPointer { w in
       let b = w.baseAddress!
@@ -45,6 +48,7 @@ final class CrossChannelCheck {
       var largest: Float = 0
       for c in 0..<n {
         residuals[c] = z[c] - (residuals[c] + b[n * n + c])
+        if discrete?.isDiscrete(c) == true { continue }
         largest = Swift.max(largest, abs(residuals[c]))
       }
       return Double(largest)

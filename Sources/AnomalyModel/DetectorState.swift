@@ -1,7 +1,7 @@
 /// Saving and restoring a detector exactly, for checkpoints that survive restarts.
 ///
 ///     "ADST"  magic
-///     u16     format version (11; 10, without the discrete channels' value counts, 9, without the situations marked normal by feedback and the episode state, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
+///     u16     format version (12; 11, without the discrete channels' counts and recent rate, 10, without the discrete channels' values, 9, without the situations marked normal by feedback and the episode state, 8, with the history attention's retired novelty tail, 7, without the history attention, 6, without the read-out refit, 5, also without the
 ///             cross-channel check and relearning, 4, also without the seasonal check, 3,
 ///             also without the slow scale, 2, also without the stuck-sensor check, the
 ///             threshold's catch-up and recurring bursts, and 1, also without alarm
@@ -20,7 +20,7 @@
 /// The configuration travels with the state: a restored stream keeps the settings it learned
 /// under, as a running stream does across a reload.
 extension StreamDetector {
-  public static let stateVersion: UInt16 = 11
+  public static let stateVersion: UInt16 = 12
   static let stateMagic: [UInt8] = Array("ADST".utf8)
 
   public func encodeState() -> [UInt8] {
@@ -115,7 +115,7 @@ extension StreamDetector {
     }
     if version >= 11 {
       guard try r.readBool() == (detector.discrete != nil) else { throw .invalid("discrete channels presence") }
-      try detector.discrete?.decode(from: &r)
+      try detector.discrete?.decode(from: &r, version: version)
     }
     guard r.isAtEnd else { throw .invalid("trailing bytes") }
     return detector

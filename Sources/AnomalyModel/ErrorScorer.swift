@@ -58,6 +58,9 @@ public enum AnomalyReason: String, Sendable, Equatable {
   /// A value that a channel of few distinct values has never taken (`DiscreteChannels`): a
   /// flag raised, a state never entered.
   case rareValue = "rare_value"
+  /// The channels of few distinct values away from their usual value more often than they
+  /// have been (`DiscreteChannels`): error flags firing in a burst, a flag that stays raised.
+  case flagRate = "flag_rate"
 }
 
 public struct ErrorScorer: Sendable, Equatable {
@@ -133,12 +136,12 @@ public struct ErrorScorer: Sendable, Equatable {
   /// (`StuckReadingCheck`), 0 when there is none; `slowSurprise` the slow scale's, at a reading
   /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
   /// check's (`SeasonalCheck`), likewise; `crossChannelSurprise` the cross-channel check's
-  /// (`CrossChannelCheck`), 0 for a stream without it; `rareValueSurprise` the discrete
-  /// channels' (`DiscreteChannels`), likewise.
+  /// (`CrossChannelCheck`), 0 for a stream without it; `rareValueSurprise` and `flagRateSurprise` the
+  /// discrete channels' novelty and rate (`DiscreteChannels`), likewise.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
     slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0,
-    rareValueSurprise: Double = 0
+    rareValueSurprise: Double = 0, flagRateSurprise: Double = 0
   ) -> (score: Double, onsetScore: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -158,6 +161,7 @@ public struct ErrorScorer: Sendable, Equatable {
     consider(seasonalSurprise, .seasonal)
     consider(crossChannelSurprise, .decoupled)
     consider(rareValueSurprise, .rareValue)
+    consider(flagRateSurprise, .flagRate)
     // Not finite (an infinitely unlikely point, or NaN from a degenerate fit): the maximum.
     surprise = surprise.isFinite ? Swift.max(0, surprise) : .infinity
     let raw = surprise.isFinite ? surprise / (surprise + level) : 1

@@ -228,7 +228,8 @@ public final class StreamDetector {
   }
 
   private static func makeDiscreteChannels(_ c: DetectorConfiguration, channels: Int) -> DiscreteChannels? {
-    channels > 1 && c.discreteValues > 0 ? DiscreteChannels(channels: channels, limit: c.discreteValues) : nil
+    channels > 1 && c.discreteValues > 0
+      ? DiscreteChannels(channels: channels, limit: c.discreteValues, memory: c.smoothing) : nil
   }
 
   private static func makeSlowScale(_ c: DetectorConfiguration, channels: Int) -> SlowScale? {
@@ -289,21 +290,25 @@ public final class StreamDetector {
     if let history { _ = workspace.input.withUnsafeBufferPointer { history.add($0.baseAddress!) } }
     let refitted = readout != nil
     var squared = 0.0
+    var jointChannels = 0
     var largestChannelError = 0.0
+    let allDiscrete = discrete.map { !$0.hasContinuousChannel } ?? false
     for c in 0..<channels {
       let predicted = refitted ? workspace.readoutPrediction[c] : Double(prediction[c])
       let expected = normaliser.denormalise(predicted, channel: c)
       workspace.expected[c] = expected
       workspace.channelError[c] = abs(values[c] - expected)
       let difference = predicted - Double(workspace.input[c])
+      // A discrete channel's pulses are not predictable from its past, and would dominate the
+      // errors: its evidence is the novelty and the rate of its values instead. Only a stream
+      // of discrete channels alone keeps their reconstruction, which is all it has.
+      if discrete?.isDiscrete(c) == true && !allDiscrete { continue }
       squared += difference * difference
-      // A discrete channel's pulse would dominate the largest single error: its evidence is
-      // the novelty of its value instead. In the joint error it is one channel among several.
+      jointChannels += 1
       if discrete?.isDiscrete(c) == true { continue }
       largestChannelError = Swift.max(largestChannelError, abs(difference))
     }
-    let error = (squared / Double(channels)).squareRoot()
-    let rareValueSurprise = discrete?.surprise(values) ?? 0
+    let error = (squared / Double(Swift.max(1, jointChannels))).squareRoot()
 
     samples += 1
     let warmup = UInt64(config.warmup)
@@ -316,7 +321,9 @@ public final class StreamDetector {
       values, alarmLevel: samples <= warmup ? nil : threshold.alarmSurprise)
     let (slowSurprise, seasonalSurprise) =
       slow?.add(values, configuration: config, alarmSurprise: threshold.alarmSurprise, workspace.slowModel) ?? (0, 0)
-    let largestResidual = crossChannel?.largestResidual(workspace.input, residuals: &workspace.crossResiduals) ?? 0
+    let largestResidual =
+      crossChannel?.largestResidual(workspace.input, residuals: &workspace.crossResiduals, leavingOut: discrete) ?? 0
+    let (rareValueSurprise, flagRateSurprise) = discrete?.observe(values) ?? (0, 0)
     if samples <= warmup {
       // The first quarter of the warm-up measures an untrained model; its errors would
       // inflate the tail.
@@ -333,7 +340,8 @@ public final class StreamDetector {
       var scored = threshold.score(
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
-        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0, rareValueSurprise: rareValueSurprise)
+        crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0, rareValueSurprise: rareValueSurprise,
+        flagRateSurprise: flagRateSurprise)
       if scored.above, !accepted.isEmpty, let current = history?.latestSubsequence(), accepted.matches(current) {
         // A situation the operator called normal: below the threshold, learned as normal.
         scored.above = false
@@ -381,7 +389,6 @@ public final class StreamDetector {
         values, gateOpen: gate.inEpisode, recovery: config.alarmRecovery, maximumAge: config.thresholdWindow)
     }
     normaliser.update(values, weight: weight)
-    discrete?.update(values)
     ReadingRange.widen(low: &rangeLow, high: &rangeHigh, with: values)
     return result
   }

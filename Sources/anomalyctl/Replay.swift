@@ -24,7 +24,7 @@ struct Replay: ParsableCommand {
       several), `error` (the reconstruction error in standard deviations), `error_threshold` \
       (the point tail's adaptive alarm level in the same units), `warming_up` (1 while no \
       alarm can fire yet), `reason` (which evidence gave the score: error, trend, channel, \
-      range, stuck, slow, seasonal, decoupled, rare_value; none in warm-up), `slow_surprise` (the slow scale's \
+      range, stuck, slow, seasonal, decoupled, rare_value, flag_rate; none in warm-up), `slow_surprise` (the slow scale's \
       surprise, −log10 of its block's probability, at a reading that completes a block; 0 \
       elsewhere), `seasonal_surprise` (the same for the block's difference from the blocks \
       one and two periods earlier, in streams with a clear period; 0 elsewhere) and \

@@ -93,6 +93,10 @@ final class StateTests: XCTestCase {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 10), version: 10)
   }
 
+  func testVersionElevenStateRestores() throws {
+    try assertOlderStateRestores(DetectorConfiguration.restored(from: 11), version: 11)
+  }
+
   func testVersionSevenStateRestoresWithoutTheHistoryAttention() throws {
     try assertOlderStateRestores(DetectorConfiguration.restored(from: 7), version: 7)
   }
@@ -203,9 +207,11 @@ final class StateTests: XCTestCase {
       encode(&w)
       return w.bytes.count
     }
-    // Version 11 added the configuration's last field and, at the payload's end, the discrete
-    // channels' presence flag (absent for these one-channel detectors).
+    // Version 12 changed only the discrete channels' block, absent for these one-channel
+    // detectors. Version 11 added the configuration's last field and, at the payload's end,
+    // the discrete channels' presence flag.
     precondition(detector.discrete == nil, "older formats have no discrete channels")
+    if version == 11 { return withHeader(Array(detector.encodeState().dropFirst(10).dropLast(4)), version: 11) }
     var payload = Array(detector.encodeState().dropFirst(10).dropLast(4 + 1))
     let versionElevenConfigurationEnd = length { detector.configuration.encode(into: &$0) }
     payload.removeSubrange((versionElevenConfigurationEnd - 8)..<versionElevenConfigurationEnd)
@@ -269,17 +275,6 @@ final class StateTests: XCTestCase {
     if version == 1 { removed.append((gateVersionTwoEnd - 8)..<gateVersionTwoEnd) }
     if version == 3 { removed = [] }
     return removing(removed + removedByVersionFour + removedByVersionFive + removedByVersionSix + removedByVersionSeven)
-  }
-
-  /// A checkpoint of `version` around `payload`: magic, version, length, payload, CRC.
-  func withHeader(_ payload: [UInt8], version: UInt16) -> [UInt8] {
-    var out = StateWriter()
-    for b in Array("ADST".utf8) { out.write(b) }
-    out.write(version)
-    out.write(UInt32(payload.count))
-    for b in payload { out.write(b) }
-    out.write(CRC32.checksum(payload[...]))
-    return out.bytes
   }
 
   /// A sample count near 2^64 behind a valid checksum would make the next sample's increment
@@ -357,4 +352,15 @@ extension DetectorConfiguration {
     if version < 2 { configuration.alarmEscalation = 0 }
     return configuration
   }
+}
+
+/// A checkpoint of `version` around `payload`: magic, version, length, payload, CRC.
+func withHeader(_ payload: [UInt8], version: UInt16) -> [UInt8] {
+  var out = StateWriter()
+  for b in Array("ADST".utf8) { out.write(b) }
+  out.write(version)
+  out.write(UInt32(payload.count))
+  for b in payload { out.write(b) }
+  out.write(CRC32.checksum(payload[...]))
+  return out.bytes
 }
