@@ -137,11 +137,12 @@ public struct ErrorScorer: Sendable, Equatable {
   /// that completes a block (`SlowScale`), 0 otherwise; `seasonalSurprise` its seasonal
   /// check's (`SeasonalCheck`), likewise; `crossChannelSurprise` the cross-channel check's
   /// (`CrossChannelCheck`), 0 for a stream without it; `rareValueSurprise` and `flagRateSurprise` the
-  /// discrete channels' novelty and rate (`DiscreteChannels`), likewise.
+  /// discrete channels' novelty and rate (`DiscreteChannels`), likewise; `jointIsOneChannel`
+  /// whether a single channel makes the joint error.
   public mutating func score(
     _ error: Double, largestChannelError: Double = 0, rangeExcess: Double = 0, stuckSurprise: Double = 0,
     slowSurprise: Double = 0, seasonalSurprise: Double = 0, crossChannelSurprise: Double = 0,
-    rareValueSurprise: Double = 0, flagRateSurprise: Double = 0
+    rareValueSurprise: Double = 0, flagRateSurprise: Double = 0, jointIsOneChannel: Bool = false
   ) -> (score: Double, onsetScore: Double, above: Bool, surprise: Double, reason: AnomalyReason) {
     let pointLog = point.score(error)
     let trendLog = smoothing > 1 ? trend.score(smoothed(error)) : 0
@@ -153,7 +154,10 @@ public struct ErrorScorer: Sendable, Equatable {
       if candidate > surprise { (surprise, reason) = (candidate, source) }
     }
     consider(-trendLog / log(10.0), .trend)
-    consider(-channelLog / log(10.0), .channel)
+    // When one channel makes the joint error (the others discrete), the largest channel's error
+    // is that same number: the channel tail would be a second look at it, another chance of a
+    // false alarm. Its fit is kept current all the same.
+    if !jointIsOneChannel { consider(-channelLog / log(10.0), .channel) }
     // A reading beyond the range the stream has ever shown is at least at the alarm level.
     if rangeExcess > 0 { consider(level * (1 + rangeExcess), .range) }
     consider(stuckSurprise, .stuck)

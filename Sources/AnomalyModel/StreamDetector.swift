@@ -341,7 +341,7 @@ public final class StreamDetector {
         error, largestChannelError: largestChannelError, rangeExcess: rangeExcess(values),
         stuckSurprise: stuckSurprise, slowSurprise: slowSurprise, seasonalSurprise: seasonalSurprise,
         crossChannelSurprise: crossChannel?.surprise(largestResidual) ?? 0, rareValueSurprise: rareValueSurprise,
-        flagRateSurprise: flagRateSurprise)
+        flagRateSurprise: flagRateSurprise, jointIsOneChannel: jointChannels == 1)
       if scored.above, !accepted.isEmpty, let current = history?.latestSubsequence(), accepted.matches(current) {
         // A situation the operator called normal: below the threshold, learned as normal.
         scored.above = false

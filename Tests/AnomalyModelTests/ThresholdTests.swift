@@ -101,6 +101,24 @@ final class ThresholdTests: XCTestCase {
     }
   }
 
+  /// When one channel makes the joint error, the channel tail is not asked: a point far out
+  /// only in the largest-channel error is not reported as `channel` (in a detector the two
+  /// errors are then one number; here they differ, to see which tail decides).
+  func testTheChannelTailIsNotAskedWhenOneChannelMakesTheJointError() {
+    var scorer = ErrorScorer(configuration: DetectorConfiguration(), channels: 3)
+    var rng = SplitMix64(seed: 4)
+    func error() -> Double { 1 + gaussian(&rng).magnitude }
+    for _ in 0..<2000 { scorer.record(error(), largestChannelError: error()) }
+    scorer.calibrate()
+    var other = scorer
+    let asked = other.score(error(), largestChannelError: 40)
+    XCTAssertEqual(asked.reason, .channel)
+    XCTAssertTrue(asked.above)
+    let notAsked = scorer.score(error(), largestChannelError: 40, jointIsOneChannel: true)
+    XCTAssertNotEqual(notAsked.reason, .channel)
+    XCTAssertFalse(notAsked.above)
+  }
+
   func testTailThresholdMatchesAKnownExponentialTail() {
     // For Exp(1) errors, P(X > z) = risk gives z = −ln(risk) = 6.91 for risk 1e-3.
     var threshold = TailThreshold(level: 0.9, risk: 1e-3, memory: 4096, refitInterval: 64)

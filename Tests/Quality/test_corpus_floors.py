@@ -26,7 +26,7 @@ def test_generated_corpora_stay_above_their_floors(tmp_path):
     # Measured on 2026-12-07 (seed 1, range_tolerance 0.1): synthetic recall 0.87, AP 0.459,
     # 2.2 false events per 10k (3.1 at range_tolerance 0.05); periodic top-1 17 of 30 (13
     # without the history attention), AP 0.230; servers event F1 0.56, AP 0.557 (0.62, 0.511
-    # without the discrete channels); telemetry event F1 0.42, AP 0.252 (0.18, 0.216 without).
+    # without the discrete channels); telemetry event F1 0.45, AP 0.257 (0.18, 0.216 without).
     # The floors leave room for floating-point differences between builds, not for regressions.
     assert corpora["synthetic"]["recall"] >= 0.85
     assert corpora["synthetic"]["ap"] >= 0.42
@@ -35,7 +35,7 @@ def test_generated_corpora_stay_above_their_floors(tmp_path):
     assert corpora["periodic"]["ap"] >= 0.20
     assert corpora["servers"]["event_f1"] >= 0.52
     assert corpora["servers"]["ap"] >= 0.52
-    assert corpora["telemetry"]["event_f1"] >= 0.38
+    assert corpora["telemetry"]["event_f1"] >= 0.40
     assert corpora["telemetry"]["ap"] >= 0.23
 
 
