@@ -173,8 +173,8 @@ public final class StreamDetector {
   /// Each channel against the others of the same reading (nil for one channel, beyond
   /// `cross_channel_limit`, or when off).
   var crossChannel: CrossChannelCheck?
-  /// Channels of few distinct values, judged by the novelty of their values (nil for one
-  /// channel, or when `discrete_values` is 0).
+  /// Channels of few distinct values, judged by the novelty and the rate of their values (nil
+  /// for one channel, or when `discrete_values` is 0).
   var discrete: DiscreteChannels?
   /// The read-out refitted by recursive least squares (`readout_memory`; nil when off).
   var readout: RecursiveReadout?
