@@ -270,7 +270,8 @@ extension Daemon {
   }
 
   func streamSection(_ s: StreamSummary) -> InfoReport.Section {
-    .init(
+    let eventRate = eventRateValues(s.eventRate)
+    return .init(
       "stream",
       [
         ("id", .text(s.id)),
@@ -278,6 +279,9 @@ extension Daemon {
         ("hidden", .int(Int64(s.hidden))),
         ("samples", .uint(s.samples)),
         ("anomalies", .uint(s.anomalies)),
+        ("events_per_10k_readings", eventRate.per10k),
+        ("reading_interval_seconds", eventRate.interval),
+        ("events_per_day", eventRate.perDay),
         ("warmup", .int(Int64(s.warmup))),
         ("warming_up", .bool(s.warmingUp)),
         ("in_episode", .bool(s.inEpisode)),
@@ -304,6 +308,17 @@ extension Daemon {
         ("feedback_false_alarms", .int(Int64(s.feedbackPatterns))),
         ("feedback_suppressed", .uint(s.feedbackSuppressed)),
       ])
+  }
+
+  /// A stream's event rates as `stream` shows them, rounded to a thousandth of an event.
+  private func eventRateValues(
+    _ rate: EventRate
+  ) -> (per10k: InfoReport.Value, interval: InfoReport.Value, perDay: InfoReport.Value) {
+    func rounded(_ value: Double?, _ missing: String) -> InfoReport.Value {
+      value.map { .double(($0 * 1e3).rounded() / 1e3) } ?? .none(missing)
+    }
+    let interval: InfoReport.Value = rate.readingIntervalSeconds.map { .double($0) } ?? .none("unknown")
+    return (rounded(rate.per10kReadings, "warming_up"), interval, rounded(rate.perDay, "unknown"))
   }
 
   /// One of an event's past moments, as `stream` shows it.

@@ -9,6 +9,10 @@ final class StreamState {
   var anomalies: UInt64 = 0
   var lastSeenMs: Int64 = 0
   var lastTimestampMs: Int64 = .min
+  /// The first reading's timestamp since this daemon started, and the readings since: the
+  /// stream's reading interval, for its event rate per day (`EventRate`).
+  var firstTimestampMs: Int64?
+  var timedReadings: UInt64 = 0
   var lastAnomalyMs: Int64 = 0
   var lastScore = 0.0
   var lastError = 0.0
@@ -66,7 +70,11 @@ final class StreamState {
   func summary() -> StreamSummary {
     StreamSummary(
       id: id, channels: detector.channels, hidden: detector.model.shape.hidden, samples: samples,
-      anomalies: anomalies, slowBlocks: detector.slow?.blocks, seasonalPeriods: detector.slow?.seasonalPeriods,
+      anomalies: anomalies,
+      eventRate: EventRate(
+        events: anomalies, samples: samples, warmup: detector.configuration.warmup, timedReadings: timedReadings,
+        timedSpanMs: firstTimestampMs.map { lastTimestampMs &- $0 } ?? 0),
+      slowBlocks: detector.slow?.blocks, seasonalPeriods: detector.slow?.seasonalPeriods,
       checksCrossChannel: detector.checksCrossChannel,
       lastSeenMs: lastSeenMs, lastAnomalyMs: lastAnomalyMs, lastScore: lastScore,
       lastError: lastError, lastReason: lastReason.rawValue, repeatRun: detector.stuck.currentRun,
@@ -87,6 +95,7 @@ struct StreamSummary: Sendable {
   var hidden: Int
   var samples: UInt64
   var anomalies: UInt64
+  var eventRate: EventRate
   /// Blocks the slow scale has completed (it scores after `slow_warmup` of them); nil when the
   /// stream has none (`slow_block = 0`, or restored from a checkpoint older than the slow scale).
   var slowBlocks: UInt64?

@@ -210,6 +210,8 @@ final class Worker {
     stream.lastSeenMs = entry.timestampMs
     if entry.timestampMs < stream.lastTimestampMs { counters.timestampsBackwards.add(1) }
     stream.lastTimestampMs = entry.timestampMs
+    if stream.firstTimestampMs == nil { stream.firstTimestampMs = entry.timestampMs }
+    stream.timedReadings &+= 1
     stream.lastScore = result.score
     stream.lastError = result.error
     stream.lastReason = result.reason

@@ -128,12 +128,18 @@ def test_spikes_from_pyzmq_and_from_anomalyctl_publish(daemon, zmq_context):
     assert re.search(r"\bseasonal_period:(none|\d+)\n", detail), detail
     # One channel has no siblings to be checked against.
     assert "cross_channel:0" in detail
+    # Events in an operator's terms: 2 over the 1,400 readings after the warm-up, and per day at
+    # the stream's one reading a second (its timestamps).
+    assert "events_per_10k_readings:14.286\n" in detail and "events_per_day:123.429\n" in detail
+    assert re.search(r"\breading_interval_seconds:1(\.0)?\n", detail), detail
     pub.send_multipart([b"py.pair", b"1.0,2.0"])
     deadline = time.monotonic() + 5
     while (pair := daemon.ctl("stream", "py.pair", check=False)).returncode != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "channels:2" in pair.stdout and "hidden:16" in pair.stdout and "cross_channel:1" in pair.stdout
     assert "warmup:400" in pair.stdout and "warming_up:1" in pair.stdout
+    # One reading, still warming up: no rate yet.
+    assert "events_per_10k_readings:warming_up" in pair.stdout and "events_per_day:unknown" in pair.stdout
     pub.close()
     sub.close()
 
